@@ -1,0 +1,130 @@
+"""A thin wrapper round linebot.v3's MessagingApi.
+
+Contract: every call has a timeout (the SDK sets none), urllib3's own
+retries are off (we retry from the outbox, with the same retry key), and
+sends never raise for LINE's answers: they return a ``SendResult`` saying
+whether the message went out, may be retried, or failed for good — the
+healthchecks "transport with a permanent-error flag" shape.
+"""
+
+from __future__ import annotations
+
+import json
+import logging
+from dataclasses import dataclass
+
+import urllib3
+from linebot.v3.messaging import (
+    ApiClient,
+    ApiException,
+    Configuration,
+    MessagingApi,
+    PushMessageRequest,
+    ReplyMessageRequest,
+)
+
+log = logging.getLogger(__name__)
+
+MONTHLY_LIMIT_MESSAGE = "You have reached your monthly limit."
+
+
+@dataclass(frozen=True)
+class SendResult:
+    """What happened to one send.
+
+    ``sent``: LINE accepted it now or earlier (409 on a retry key).
+    ``retry``: nothing (or possibly something, on a timeout) was sent and
+    trying again with the same retry key is safe.  Otherwise the failure is
+    permanent; ``status`` and ``error`` say why (never the message text)."""
+
+    sent: bool
+    retry: bool = False
+    status: int | None = None
+    error: str | None = None
+    quota_exhausted: bool = False
+
+
+def _error_message(body: str | None) -> str:
+    try:
+        return str(json.loads(body or "{}").get("message", ""))[:200]
+    except (ValueError, AttributeError):
+        return ""
+
+
+class LineClient:
+    """Talks to LINE (or the emulator) at ``base_url``."""
+
+    def __init__(self, access_token: str, base_url: str, timeout: float = 10.0):
+        config = Configuration(host=base_url, access_token=access_token)
+        config.retries = False  # urllib3's retries would bypass our backoff
+        self._client = ApiClient(config)
+        self._api = MessagingApi(self._client)
+        # (connect, read): a dead host fails fast, a slow LINE gets longer.
+        self._timeout = (min(3.0, timeout), timeout)
+
+    def close(self) -> None:
+        self._client.close()
+
+    # -- sends ------------------------------------------------------------
+    def push(self, to: str, messages: list[dict], retry_key: str) -> SendResult:
+        request = PushMessageRequest.from_dict({"to": to, "messages": messages})
+        return self._send(
+            lambda: self._api.push_message_with_http_info(
+                request, x_line_retry_key=retry_key, _request_timeout=self._timeout
+            )
+        )
+
+    def reply(self, reply_token: str, messages: list[dict]) -> SendResult:
+        request = ReplyMessageRequest.from_dict({"replyToken": reply_token, "messages": messages})
+        return self._send(
+            lambda: self._api.reply_message_with_http_info(request, _request_timeout=self._timeout)
+        )
+
+    def _send(self, call) -> SendResult:
+        try:
+            response = call()
+        except ApiException as exc:
+            return classify_error(exc.status, exc.body)
+        except (urllib3.exceptions.HTTPError, OSError) as exc:
+            # Timeouts and connection errors: the message may or may not have
+            # gone out; the retry key makes a second attempt safe.
+            return SendResult(sent=False, retry=True, status=None, error=type(exc).__name__)
+        return SendResult(sent=True, status=response.status_code)
+
+    # -- reads (best effort; None when LINE will not tell us) --------------
+    def group_member_count(self, group_id: str) -> int | None:
+        try:
+            return self._api.get_group_member_count(group_id, _request_timeout=self._timeout).count
+        except (ApiException, urllib3.exceptions.HTTPError, OSError) as exc:
+            log.warning("member count for a group failed: %s", type(exc).__name__)
+            return None
+
+    def group_member_name(self, group_id: str, user_id: str) -> str | None:
+        """The member's LINE display name, or None (not consented, left, ...)."""
+        try:
+            profile = self._api.get_group_member_profile(group_id, user_id, _request_timeout=self._timeout)
+        except (ApiException, urllib3.exceptions.HTTPError, OSError) as exc:
+            log.warning("member profile lookup failed: %s", type(exc).__name__)
+            return None
+        return profile.display_name
+
+    def quota_consumption(self) -> int | None:
+        try:
+            return self._api.get_message_quota_consumption(_request_timeout=self._timeout).total_usage
+        except (ApiException, urllib3.exceptions.HTTPError, OSError):
+            return None
+
+
+def classify_error(status: int, body: str | None) -> SendResult:
+    """Map LINE's error answer to a SendResult (see the fact sheet, §2)."""
+    message = _error_message(body)
+    if status == 409:
+        # "The retry key is already accepted": it was sent before.
+        return SendResult(sent=True, status=409)
+    if status == 429:
+        # Nothing was sent.  The monthly limit will not clear by retrying soon.
+        quota = message == MONTHLY_LIMIT_MESSAGE
+        return SendResult(sent=False, retry=True, status=429, error=message, quota_exhausted=quota)
+    if status == 0 or status >= 500:
+        return SendResult(sent=False, retry=True, status=status, error=message or "server error")
+    return SendResult(sent=False, retry=False, status=status, error=message or f"HTTP {status}")

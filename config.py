@@ -1,0 +1,146 @@
+"""Configuration from the environment, validated once at start-up.
+
+Every setting has an embedded default so that ``make run`` works on a fresh
+machine with no settings at all; production sets the LINE credentials,
+DATABASE_URL and REDIS_URL.  ``load_settings`` raises ``ConfigError`` with a
+message naming the variable and what was wrong, never a traceback from deep
+inside a library.
+"""
+
+from __future__ import annotations
+
+import os
+import re
+from dataclasses import dataclass, field, replace
+from pathlib import Path
+from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
+
+ROOT = Path(__file__).resolve().parent
+INSTANCE_DIR = ROOT / "instance"
+
+# The channel secret and token used when none is configured: they only ever
+# talk to the built-in emulator (EMULATOR=1), never to real LINE.
+DEMO_CHANNEL_SECRET = "tsunagari-demo-secret-0000000000"
+DEMO_ACCESS_TOKEN = "tsunagari-demo-access-token"
+
+
+class ConfigError(ValueError):
+    """A setting is missing or malformed; the message says which and why."""
+
+
+_DURATION = re.compile(r"^\s*(\d+(?:\.\d+)?)\s*([hms]?)\s*$", re.IGNORECASE)
+_UNIT_SECONDS = {"h": 3600, "m": 60, "s": 1, "": 1}
+
+
+def parse_duration(name: str, text: str) -> float:
+    """``23h``, ``90m``, ``45s`` or plain seconds -> seconds (> 0)."""
+    match = _DURATION.match(text or "")
+    if not match:
+        raise ConfigError(f"{name}={text!r}: use 23h, 90m, 45s or a number of seconds")
+    seconds = float(match.group(1)) * _UNIT_SECONDS[match.group(2).lower()]
+    if seconds <= 0:
+        raise ConfigError(f"{name}={text!r}: must be greater than zero")
+    return seconds
+
+
+def _flag(name: str, text: str | None, default: bool) -> bool:
+    if text is None or text == "":
+        return default
+    lowered = text.strip().lower()
+    if lowered in ("1", "true", "yes", "on"):
+        return True
+    if lowered in ("0", "false", "no", "off"):
+        return False
+    raise ConfigError(f"{name}={text!r}: use 1/0, true/false, yes/no or on/off")
+
+
+@dataclass(frozen=True)
+class Settings:
+    """The validated settings; see the table in README.md."""
+
+    channel_secret: str = DEMO_CHANNEL_SECRET
+    access_token: str = DEMO_ACCESS_TOKEN
+    line_api_base_url: str = "https://api.line.me"
+    database_url: str = f"sqlite:///{INSTANCE_DIR / 'tsunagari.sqlite3'}"
+    redis_url: str | None = None
+    checkin_summary_delay: float = 23 * 3600
+    emergency_summary_delay: float = 3 * 3600
+    tick_seconds: float = 30
+    timezone: str = "Asia/Tokyo"
+    line_timeout: float = 10.0
+    # The built-in LINE Platform emulator and simulator page (make run).
+    emulator: bool = False
+    # Lets the simulator move the bot's clock forward.  Never in production.
+    demo_clock: bool = False
+    extra: dict = field(default_factory=dict)
+
+    @property
+    def tz(self) -> ZoneInfo:
+        return ZoneInfo(self.timezone)
+
+    def with_(self, **changes) -> Settings:
+        return replace(self, **changes)
+
+
+def load_settings(environ: dict[str, str] | None = None) -> Settings:
+    """Read and validate the environment.  Raises ConfigError."""
+    env = os.environ if environ is None else environ
+    emulator = _flag("EMULATOR", env.get("EMULATOR"), default=False)
+    secret = env.get("LINE_CHANNEL_SECRET", "")
+    token = env.get("LINE_CHANNEL_ACCESS_TOKEN", "")
+    if bool(secret) != bool(token):
+        raise ConfigError(
+            "set both LINE_CHANNEL_SECRET and LINE_CHANNEL_ACCESS_TOKEN "
+            "(from the LINE Developers console), or neither for the local emulator"
+        )
+    if not secret:
+        if not emulator and env.get("LINE_API_BASE_URL"):
+            raise ConfigError("LINE_API_BASE_URL is set but the LINE credentials are not")
+        # No credentials: the only thing we can talk to is the emulator.
+        emulator = True
+        secret, token = DEMO_CHANNEL_SECRET, DEMO_ACCESS_TOKEN
+
+    base_url = env.get("LINE_API_BASE_URL") or "https://api.line.me"
+    if not re.match(r"^https?://[^/\s]+(/\S*)?$", base_url):
+        raise ConfigError(f"LINE_API_BASE_URL={base_url!r}: must be an http(s) URL")
+
+    database_url = env.get("DATABASE_URL") or Settings.database_url
+    if database_url.startswith("postgres://"):
+        # Heroku-style URLs; peewee's db_url knows both spellings but be explicit.
+        database_url = "postgresql://" + database_url[len("postgres://") :]
+    if database_url.startswith("sqlite://") and not database_url.startswith("sqlite:///"):
+        # playhouse.db_url silently turns sqlite://x into an in-memory database.
+        raise ConfigError(
+            f"DATABASE_URL={database_url!r}: use sqlite:///relative.db or sqlite:////abs/path.db"
+        )
+    if not database_url.startswith(("sqlite:///", "postgresql://")):
+        raise ConfigError(f"DATABASE_URL={database_url!r}: use sqlite:///... or postgresql://...")
+
+    timezone = env.get("BOT_TIMEZONE") or "Asia/Tokyo"
+    try:
+        ZoneInfo(timezone)
+    except (ZoneInfoNotFoundError, ValueError):
+        raise ConfigError(f"BOT_TIMEZONE={timezone!r}: not an IANA time zone such as Asia/Tokyo") from None
+
+    redis_url = env.get("REDIS_URL") or None
+    if redis_url and not redis_url.startswith(("redis://", "rediss://", "unix://")):
+        raise ConfigError(f"REDIS_URL={redis_url!r}: use redis://host:port/db")
+
+    return Settings(
+        channel_secret=secret,
+        access_token=token,
+        line_api_base_url=base_url.rstrip("/"),
+        database_url=database_url,
+        redis_url=redis_url,
+        checkin_summary_delay=parse_duration(
+            "CHECKIN_SUMMARY_DELAY", env.get("CHECKIN_SUMMARY_DELAY") or "23h"
+        ),
+        emergency_summary_delay=parse_duration(
+            "EMERGENCY_SUMMARY_DELAY", env.get("EMERGENCY_SUMMARY_DELAY") or "3h"
+        ),
+        tick_seconds=parse_duration("TICK_SECONDS", env.get("TICK_SECONDS") or "30"),
+        timezone=timezone,
+        line_timeout=parse_duration("LINE_TIMEOUT", env.get("LINE_TIMEOUT") or "10"),
+        emulator=emulator,
+        demo_clock=_flag("DEMO_CLOCK", env.get("DEMO_CLOCK"), default=emulator),
+    )

@@ -1,0 +1,1 @@
+"""Background work: the sweep, and the idempotent jobs it enqueues."""

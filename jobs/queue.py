@@ -1,0 +1,53 @@
+"""The RQ queue.  Redis is disposable: it carries job ids, nothing else.
+
+Enqueueing is best effort: if Redis is down or flushed, the row in the
+database stays due and the sweep enqueues it again.
+"""
+
+from __future__ import annotations
+
+import logging
+import threading
+
+from redis import Redis
+from redis.exceptions import RedisError
+from rq import Queue
+
+log = logging.getLogger(__name__)
+
+QUEUE_NAME = "tsunagari"
+_fake_lock = threading.Lock()
+_fake = None
+
+
+def redis_connection(url: str | None) -> Redis:
+    """Real Redis at ``url``; with no URL, one in-process fakeredis shared by
+    every thread of this process (the all-in-one ``make run``)."""
+    global _fake
+    if url:
+        return Redis.from_url(url, socket_timeout=5, socket_connect_timeout=3)
+    with _fake_lock:
+        if _fake is None:
+            import fakeredis
+
+            _fake = fakeredis.FakeRedis()
+        return _fake
+
+
+def get_queue(connection: Redis) -> Queue:
+    return Queue(QUEUE_NAME, connection=connection)
+
+
+def enqueue(connection: Redis, func: str, *args, job_id: str | None = None) -> bool:
+    """Put ``func(*args)`` on the queue; False (logged) if Redis is unavailable.
+
+    Jobs are idempotent, so a duplicate enqueue is harmless; results are not
+    kept (the database has them)."""
+    try:
+        get_queue(connection).enqueue(
+            func, *args, job_id=job_id, result_ttl=0, failure_ttl=7 * 24 * 3600, job_timeout=300
+        )
+    except RedisError as exc:
+        log.warning("could not enqueue %s: %s", func, type(exc).__name__)
+        return False
+    return True

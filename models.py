@@ -1,0 +1,255 @@
+"""The database schema: the truth of the service.
+
+Redis only carries job ids; everything that matters is a row here.  Times are
+stored as naive UTC datetimes (peewee's DateTimeField on SQLite and
+PostgreSQL alike); ``utc()`` turns them back into aware ones.
+
+The shape leaves room for what comes later: a Group belongs to an
+Organisation (municipality, 社会福祉協議会, 自治会連合会); a Person is one LINE
+user and may be a Member of several groups and, later, watched one-to-one
+(a Watch row of its own), so nothing here assumes a person lives in one group.
+"""
+
+from __future__ import annotations
+
+import uuid
+from contextlib import contextmanager
+from datetime import UTC, datetime
+
+from peewee import (
+    BooleanField,
+    CharField,
+    DatabaseProxy,
+    DateTimeField,
+    ForeignKeyField,
+    IntegerField,
+    Model,
+    TextField,
+)
+from playhouse.db_url import connect
+
+db = DatabaseProxy()
+
+SQLITE_PRAGMAS = {
+    # WAL lets the web process insert events while a worker writes; a busy
+    # timeout makes concurrent writers wait instead of failing.
+    "journal_mode": "wal",
+    "busy_timeout": 10000,
+    "foreign_keys": 1,
+    "synchronous": "normal",
+    "cache_size": -32000,
+}
+
+
+def utc(value: datetime | None) -> datetime | None:
+    """Stored naive-UTC datetime -> aware UTC datetime."""
+    if value is None:
+        return None
+    return value.replace(tzinfo=UTC) if value.tzinfo is None else value.astimezone(UTC)
+
+
+def naive(value: datetime) -> datetime:
+    """Aware datetime -> the naive UTC form we store."""
+    return value.astimezone(UTC).replace(tzinfo=None)
+
+
+def new_retry_key() -> str:
+    return str(uuid.uuid4())
+
+
+class BaseModel(Model):
+    class Meta:
+        database = db
+
+
+class Organisation(BaseModel):
+    """A municipality, 社会福祉協議会 or 自治会連合会 that groups belong to."""
+
+    name = CharField(max_length=200)
+    kind = CharField(max_length=40, default="association")
+    slug = CharField(max_length=80, unique=True)
+    created_at = DateTimeField()
+
+
+class Group(BaseModel):
+    """A LINE group the bot is (or was) in."""
+
+    line_group_id = CharField(max_length=64, unique=True)
+    organisation = ForeignKeyField(Organisation, null=True, backref="groups", on_delete="SET NULL")
+    active = BooleanField(default=True)  # False once the bot is removed
+    joined_at = DateTimeField()
+    left_at = DateTimeField(null=True)
+    # LINE's member count (bot excluded): what one push to the group costs.
+    member_count = IntegerField(null=True)
+    # Canonical schedule text (domain.schedule.Schedule.to_spec()), or NULL.
+    schedule = CharField(max_length=80, null=True)
+    paused = BooleanField(default=False)
+    # The next routine round, UTC; the sweep claims it with compare-and-set.
+    next_round_at = DateTimeField(null=True, index=True)
+    # Where the group is (JMA 市町村等 code) and the quake threshold.
+    area_code = CharField(max_length=7, null=True, index=True)
+    quake_threshold = CharField(max_length=4, default="5-")
+
+
+class Person(BaseModel):
+    """One LINE user.  Only what the service needs: the ID and a name."""
+
+    line_user_id = CharField(max_length=64, unique=True)
+    display_name = CharField(max_length=100, default="")
+    created_at = DateTimeField()
+
+
+class Member(BaseModel):
+    """A person registered in a group (tapped 参加する).  Rows are kept when
+    they leave (active=False) so that past rounds still read correctly."""
+
+    group = ForeignKeyField(Group, backref="members", on_delete="CASCADE")
+    person = ForeignKeyField(Person, backref="memberships", on_delete="CASCADE")
+    nickname = CharField(max_length=40, null=True)  # set with /名前
+    is_leader = BooleanField(default=False)
+    active = BooleanField(default=True)
+    registered_at = DateTimeField()
+    left_at = DateTimeField(null=True)
+
+    class Meta:
+        indexes = ((("group", "person"), True),)
+
+    @property
+    def name(self) -> str:
+        return self.nickname or self.person.display_name or "メンバー"
+
+
+class Round(BaseModel):
+    """One safety check in one group: opened, answered, summarised once."""
+
+    group = ForeignKeyField(Group, backref="rounds", on_delete="CASCADE")
+    kind = CharField(max_length=16, default="routine")  # routine|manual|emergency|drill
+    status = CharField(max_length=10, default="open", index=True)  # open|closed
+    opened_at = DateTimeField()
+    summary_due_at = DateTimeField(index=True)
+    closed_at = DateTimeField(null=True)
+    # For emergency rounds: the JMA EventID and the intensity that started it.
+    event_id = CharField(max_length=40, null=True, index=True)
+    intensity = CharField(max_length=4, null=True)
+    title = TextField(null=True)
+
+
+class Answer(BaseModel):
+    """A member's answer to a round: ok, or help (助けが必要)."""
+
+    round = ForeignKeyField(Round, backref="answers", on_delete="CASCADE")
+    member = ForeignKeyField(Member, backref="answers", on_delete="CASCADE")
+    kind = CharField(max_length=8, default="ok")
+    answered_at = DateTimeField()
+
+    class Meta:
+        indexes = ((("round", "member"), True),)
+
+
+class WebhookEvent(BaseModel):
+    """Every webhook event, stored before the webhook answers 200.
+
+    ``payload`` is the event's JSON as LINE sent it; it is cleared once the
+    event is processed (we keep only what the service needs)."""
+
+    webhook_event_id = CharField(max_length=64, unique=True)
+    event_type = CharField(max_length=32)
+    payload = TextField()
+    received_at = DateTimeField()
+    # Set when a job for it was put on the queue; the sweep re-enqueues
+    # events whose job vanished (Redis flushed) once this is stale.
+    enqueued_at = DateTimeField(null=True)
+    processed_at = DateTimeField(null=True, index=True)
+    attempts = IntegerField(default=0)
+    error = TextField(null=True)
+
+
+class Outbox(BaseModel):
+    """A message to send to LINE, written in the same transaction as the
+    state change that causes it.
+
+    A push carries its own X-Line-Retry-Key from the moment it is written, so
+    every attempt (after a 500, a timeout or a crash) reuses it and LINE
+    answers 409 instead of sending twice.  A reply carries its reply token,
+    which LINE accepts once; either way a retry cannot double-send."""
+
+    kind = CharField(max_length=8)  # push|reply
+    purpose = CharField(max_length=24)  # prompt|summary|notice|greeting|ack|...
+    group = ForeignKeyField(Group, null=True, backref="outbox", on_delete="CASCADE")
+    round = ForeignKeyField(Round, null=True, backref="outbox", on_delete="SET NULL")
+    to = CharField(max_length=64, null=True)  # push target
+    reply_token = CharField(max_length=256, null=True)
+    messages = TextField()  # JSON list of LINE message objects
+    retry_key = CharField(max_length=36, null=True, unique=True)
+    # pending -> sending -> sent | failed | expired | cancelled
+    state = CharField(max_length=10, default="pending", index=True)
+    created_at = DateTimeField()
+    not_before = DateTimeField(index=True)
+    expires_at = DateTimeField()
+    enqueued_at = DateTimeField(null=True)
+    claimed_at = DateTimeField(null=True)
+    attempts = IntegerField(default=0)
+    sent_at = DateTimeField(null=True, index=True)
+    cost = IntegerField(default=0)  # LINE messages counted for this send
+    last_status = IntegerField(null=True)
+    last_error = TextField(null=True)
+    # A reply that matters (a prompt, a notice) is pushed instead when its
+    # reply token no longer works.
+    fallback_push = BooleanField(default=False)
+    # Idempotency for operator sends (e.g. one notice to many groups).
+    dedup_key = CharField(max_length=120, null=True, unique=True)
+
+
+class DemoClock(BaseModel):
+    """How far the demo clock has been moved forward (demo mode only)."""
+
+    offset_seconds = IntegerField(default=0)
+
+
+ALL_MODELS = [
+    Organisation,
+    Group,
+    Person,
+    Member,
+    Round,
+    Answer,
+    WebhookEvent,
+    Outbox,
+    DemoClock,
+]
+
+
+def init_db(url: str):
+    """Open the database named by ``url`` and bind the models to it."""
+    if url.startswith("sqlite:"):
+        path = url[len("sqlite:///") :]
+        if path and path != ":memory:":
+            from pathlib import Path
+
+            Path(path).parent.mkdir(parents=True, exist_ok=True)
+        database = connect(url, pragmas=SQLITE_PRAGMAS, check_same_thread=False)
+    else:
+        database = connect(url)
+    db.initialize(database)
+    return database
+
+
+@contextmanager
+def connected():
+    """Use the thread's connection, opening it if needed and closing it
+    afterwards only if we opened it (peewee's connection_context closes
+    unconditionally, which would break a caller's open transaction)."""
+    opened = db.is_closed()
+    if opened:
+        db.connect()
+    try:
+        yield
+    finally:
+        if opened and not db.is_closed():
+            db.close()
+
+
+def create_schema() -> None:
+    """Create missing tables and indexes; safe to run any number of times."""
+    with connected():
+        db.create_tables(ALL_MODELS, safe=True)

@@ -1,0 +1,266 @@
+"""Killing a process or flushing Redis loses nothing and doubles nothing.
+
+Each test breaks something at the worst moment and checks that every group
+still gets exactly one prompt and exactly one summary.
+"""
+
+from __future__ import annotations
+
+import os
+import subprocess
+import sys
+import threading
+from pathlib import Path
+
+from jobs import clock, runtime
+from jobs.outbox import CLAIM_LEASE, REPLY_LIFETIME, claim
+from jobs.sweep import ENQUEUE_LEASE, EVENT_ENQUEUE_LEASE, close_due_rounds
+from models import Member, Outbox, Round, WebhookEvent, db, naive
+from tests.conftest import REDIS_URL
+from tests.test_checkin_loop import setup_group
+from tests.world import HANAKO, ICHIRO, JIRO
+
+ROOT = Path(__file__).resolve().parent.parent
+
+
+def open_round(world, group_id):
+    world.say(group_id, HANAKO, "/確認")
+    return Round.get()
+
+
+def summaries(world, group_id):
+    return [t for t in world.bot_texts(group_id) if "無事がまだ確認できていません" in t or "全員の無事" in t]
+
+
+def test_it_survives_a_crash_between_state_change_and_push(world):
+    group_id = setup_group(world, "毎日 9:00")
+    world.advance(24 * 3600)
+    world.sweep()  # the round opens and its prompt is queued ...
+    world.redis.flushdb()  # ... and the job is lost before any worker ran it
+    world.work()
+    assert Round.select().count() == 1
+    prompt = Outbox.get(Outbox.purpose == "prompt")
+    assert prompt.state == "pending"
+
+    world.advance(ENQUEUE_LEASE.total_seconds() + 1)
+    world.tick()
+    assert Outbox.get_by_id(prompt.id).state == "sent"
+    assert len(world.prompts(group_id)) == 1
+
+
+def test_it_survives_a_worker_dying_mid_send(world):
+    group_id = setup_group(world)
+    open_round(world, group_id)
+    world.advance(23 * 3600)
+    # A worker claims the summary and dies before it can call LINE.
+    world.sweep()
+    world.redis.flushdb()
+    summary = Outbox.get(Outbox.purpose == "summary")
+    assert claim(summary.id, clock.now())
+    world.tick()
+    assert Outbox.get_by_id(summary.id).state == "sending"  # still leased to the dead worker
+    world.advance(CLAIM_LEASE.total_seconds() + 1)
+    world.tick()
+    row = Outbox.get_by_id(summary.id)
+    assert row.state == "sent" and row.attempts == 2
+    assert len(summaries(world, group_id)) == 1
+
+
+def test_it_reuses_the_retry_key_after_a_500_that_was_delivered(world):
+    group_id = setup_group(world)
+    open_round(world, group_id)
+    world.advance(23 * 3600)
+    world.line.inject_fault("/v2/bot/message/push", "500_after_delivery")
+    world.tick()
+    row = Outbox.get(Outbox.purpose == "summary")
+    assert row.state == "pending" and row.last_status == 500
+    world.advance(60)
+    world.tick()
+    row = Outbox.get_by_id(row.id)
+    assert row.state == "sent" and row.last_status == 409
+    keys = [p["retry_key"] for p in world.pushes()]
+    assert keys == [row.retry_key, row.retry_key]
+    assert len(summaries(world, group_id)) == 1
+    assert world.line.usage()["total"] == 3
+
+
+def test_it_retries_after_a_timeout_without_sending_twice(world):
+    group_id = setup_group(world)
+    open_round(world, group_id)
+    world.advance(23 * 3600)
+    # LINE takes longer than our timeout (2 s in tests) but does deliver.
+    world.line.inject_fault("/v2/bot/message/push", "timeout", delay=world.settings.line_timeout + 1)
+    world.tick()
+    row = Outbox.get(Outbox.purpose == "summary")
+    assert row.state == "pending" and row.last_error
+    world.advance(60)
+    world.tick()
+    assert Outbox.get_by_id(row.id).state == "sent"
+    assert len(summaries(world, group_id)) == 1
+
+
+def test_it_backs_off_on_429_and_sends_later(world):
+    group_id = setup_group(world)
+    open_round(world, group_id)
+    world.advance(23 * 3600)
+    world.line.inject_fault("/v2/bot/message/push", "429", times=2)
+    world.tick()
+    row = Outbox.get(Outbox.purpose == "summary")
+    assert row.state == "pending" and row.last_status == 429
+    assert summaries(world, group_id) == []  # 429 means nothing was sent
+    world.tick()  # not due yet: backoff
+    assert Outbox.get_by_id(row.id).attempts == 1
+    for _ in range(3):
+        world.advance(30)
+        world.tick()
+    row = Outbox.get_by_id(row.id)
+    assert row.state == "sent" and row.attempts == 3
+    assert len(summaries(world, group_id)) == 1
+
+
+def test_it_records_permanent_errors_and_does_not_retry(world):
+    group_id = setup_group(world)
+    open_round(world, group_id)
+    # The bot is removed but the leave webhook never reaches us, so we still
+    # think we are in the group; LINE refuses pushes to it with a 400.
+    webhook_url, world.line.webhook_url = world.line.webhook_url, None
+    world.line.remove_bot(group_id)
+    world.line.webhook_url = webhook_url
+    world.advance(23 * 3600)
+    world.tick()
+    row = Outbox.get(Outbox.purpose == "summary")
+    assert row.state == "failed" and row.last_status == 400
+    world.advance(3600)
+    world.tick()
+    assert Outbox.get_by_id(row.id).attempts == 1
+
+
+def test_it_never_retries_a_push_older_than_the_retry_key_lifetime(world):
+    group_id = setup_group(world)
+    open_round(world, group_id)
+    world.advance(23 * 3600)
+    world.line.inject_fault("/v2/bot/message/push", "500", times=1000)
+    world.tick()
+    world.advance(24 * 3600)
+    world.tick()
+    row = Outbox.get(Outbox.purpose == "summary")
+    assert row.state == "expired"
+    pushes = len(world.pushes())
+    world.line.clear_faults()
+    world.advance(3600)
+    world.tick()
+    assert len(world.pushes()) == pushes
+
+
+def test_it_processes_events_whose_job_was_lost(world):
+    group_id = world.group(HANAKO, ICHIRO)
+    world.line.send_text(group_id, world.user(HANAKO), "/リーダー")
+    world.redis.flushdb()  # the job is lost before a worker takes it
+    world.work()
+    assert WebhookEvent.select().where(WebhookEvent.processed_at.is_null()).count() == 1
+    world.tick()  # too soon: the job may just be waiting in a busy queue
+    assert WebhookEvent.select().where(WebhookEvent.processed_at.is_null()).count() == 1
+    world.advance(EVENT_ENQUEUE_LEASE.total_seconds() + 1)
+    world.tick()
+    assert WebhookEvent.select().where(WebhookEvent.processed_at.is_null()).count() == 0
+    assert Member.get().is_leader
+    assert "リーダーになりました" in world.last_text(group_id)  # in time for the reply token
+
+
+def test_it_lets_a_reply_expire_rather_than_send_it_late(world):
+    group_id = world.group(HANAKO, ICHIRO)
+    world.line.send_text(group_id, world.user(HANAKO), "/リーダー")
+    world.redis.flushdb()
+    world.advance(REPLY_LIFETIME.total_seconds() + 1)  # the whole system was down
+    world.tick()
+    assert Member.get().is_leader  # the command still took effect ...
+    row = Outbox.get(Outbox.kind == "reply", Outbox.purpose == "command")
+    assert row.state == "expired"  # ... but its stale reply was not attempted
+    assert "リーダーになりました" not in " ".join(world.bot_texts(group_id))
+
+
+def test_it_processes_each_event_once_however_often_it_is_enqueued(world):
+    group_id = world.group(HANAKO, ICHIRO)
+    world.join(group_id, HANAKO)
+    world.lead(group_id)
+    world.line.send_text(group_id, world.user(HANAKO), "/確認")
+    event = WebhookEvent.select().order_by(WebhookEvent.id.desc()).get()
+    from jobs.queue import enqueue
+
+    for _ in range(3):
+        enqueue(runtime.connection(), "jobs.tasks.process_event", event.id)
+    world.work()
+    assert Round.select().count() == 1
+    assert len(world.prompts(group_id)) == 1
+
+
+def test_it_sends_one_summary_when_sweeps_race(world):
+    group_id = setup_group(world)
+    open_round(world, group_id)
+    world.advance(23 * 3600)
+    now = clock.now()
+    barrier = threading.Barrier(4)
+    results = []
+
+    def racer():
+        with db.connection_context():
+            barrier.wait()
+            results.append(close_due_rounds(now))
+
+    threads = [threading.Thread(target=racer) for _ in range(4)]
+    for t in threads:
+        t.start()
+    for t in threads:
+        t.join()
+    assert sorted(results) == [0, 0, 0, 1]
+    assert Outbox.select().where(Outbox.purpose == "summary").count() == 1
+
+
+def test_it_sends_one_summary_when_two_worker_processes_race(world, database_url):
+    group_id = setup_group(world)
+    open_round(world, group_id)
+    world.advance(23 * 3600)
+    with db.atomic():
+        close_due_rounds(clock.now())
+    summary = Outbox.get(Outbox.purpose == "summary")
+    from jobs.queue import enqueue
+
+    for _ in range(6):  # the same job, many times over
+        enqueue(runtime.connection(), "jobs.tasks.deliver_outbox", summary.id)
+    env = {
+        **os.environ,
+        "DATABASE_URL": database_url,
+        "REDIS_URL": REDIS_URL,
+        "LINE_CHANNEL_SECRET": world.settings.channel_secret,
+        "LINE_CHANNEL_ACCESS_TOKEN": world.settings.access_token,
+        "LINE_API_BASE_URL": world.settings.line_api_base_url,
+        "DEMO_CLOCK": "1",
+    }
+    workers = [
+        subprocess.Popen(
+            [sys.executable, "-m", "rq.cli", "worker", "--burst", "--url", REDIS_URL, "tsunagari"],
+            cwd=ROOT,
+            env=env,
+            stdout=subprocess.DEVNULL,
+            stderr=subprocess.PIPE,
+        )
+        for _ in range(2)
+    ]
+    for proc in workers:
+        _, err = proc.communicate(timeout=60)
+        assert proc.returncode == 0, err.decode()[-2000:]
+    row = Outbox.get_by_id(summary.id)
+    assert row.state == "sent" and row.attempts == 1
+    assert len(summaries(world, group_id)) == 1
+    assert len(world.pushes()) == 1
+
+
+def test_it_skips_a_routine_round_while_one_is_open(world):
+    group_id = setup_group(world, "毎日 9:00")
+    open_round(world, group_id)
+    world.advance(24 * 3600)
+    world.tick()
+    assert Round.select().count() == 1
+    assert naive(clock.now()) < Round.get().summary_due_at or Round.get().status == "closed"
+    assert len(world.prompts(group_id)) == 1
+    assert JIRO and ICHIRO
