@@ -18,7 +18,7 @@ Modules:
 - ``api``: ``create_emulator_app(platform)``, the HTTP face (Flask).
 - ``server``: ``EmulatorServer``, serves the app on 127.0.0.1 in a thread.
 
-The package never reads /work/shared: everything it needs is in here.
+The package reads no reference data at run time: every rule it needs is in here.
 """
 
 from emulator.api import create_emulator_app

@@ -409,15 +409,17 @@ class LinePlatform:
                 token.expires_at = min(now + REPLY_TOKEN_TTL_S, token.event_at + REDELIVERED_TOKEN_MAX_AGE_S)
         return {"event": event, "status": self._deliver([event])}
 
-    def timeline(self, chat_id: str, after_seq: int = 0) -> list[dict[str, Any]]:
-        """Messages shown in a chat (group id, or user id for 1:1), oldest first.
+    def timeline(self, group_id: str, after_seq: int = 0) -> list[dict[str, Any]]:
+        """Messages shown in a chat, oldest first, with seq > ``after_seq``.
 
-        Items: seq, at (epoch s), sender 'bot'|'user', user_id, display_name,
-        via 'reply'|'push'|None, message (the LINE message object as sent, or
+        ``group_id`` is a group id, or a user id for a 1:1 chat (pushes to a
+        friend). Items: seq (increasing across all chats), at (epoch s),
+        sender 'bot'|'user', user_id, display_name, via 'reply'|'push'|None,
+        message (the LINE message object as sent, or
         ``{"type": "text", "text": ...}`` for users).
         """
         with self._lock:
-            items = self._timeline.get(chat_id, [])
+            items = self._timeline.get(group_id, [])
             return [copy.deepcopy(item) for item in items if item["seq"] > after_seq]
 
     def groups(self) -> list[dict[str, Any]]:

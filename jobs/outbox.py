@@ -141,10 +141,14 @@ def deliver(outbox_id: int, client, now: datetime) -> str:
         _give_up(row, now, client, state="expired", last_error="expired before it could be sent")
         log.warning("outbox %s (%s) expired unsent", row.id, row.purpose)
         return "expired"
-    if row.group_id is not None and row.kind == "push":
-        if not Group.select(Group.active).where(Group.id == row.group_id).scalar():
-            _finish(row, state="cancelled", last_error="the bot is no longer in the group")
-            return "cancelled"
+    group_gone = (
+        row.kind == "push"
+        and row.group_id is not None
+        and not Group.select(Group.active).where(Group.id == row.group_id).scalar()
+    )
+    if group_gone:
+        _finish(row, state="cancelled", last_error="the bot is no longer in the group")
+        return "cancelled"
 
     messages = json.loads(row.messages)
     if row.kind == "push":

@@ -61,10 +61,7 @@ def reset_database(url: str) -> None:
 
 @pytest.fixture(params=BACKENDS)
 def database_url(request, tmp_path) -> str:
-    if request.param == "sqlite":
-        url = f"sqlite:///{tmp_path / 'test.sqlite3'}"
-    else:
-        url = _postgres_url()
+    url = f"sqlite:///{tmp_path / 'test.sqlite3'}" if request.param == "sqlite" else _postgres_url()
     reset_database(url)
     return url
 

@@ -22,8 +22,6 @@ from linebot.v3.messaging.exceptions import (
     UnauthorizedException,
 )
 
-from emulator import EmulatorServer, LinePlatform
-
 AUTH_FAILED = {
     "message": "Authentication failed. Confirm that the access token in the authorization header is valid."
 }
@@ -56,13 +54,17 @@ def test_it_answers_401_without_the_channel_access_token(raw, platform, world, b
 
 
 def test_it_raises_the_sdks_unauthorized_exception_for_a_wrong_token(server, world, timeout):
-    with ApiClient(Configuration(host=server.url, access_token="stolen")) as client:
-        with pytest.raises(UnauthorizedException):
-            MessagingApi(client).get_group_summary(world.group_id, _request_timeout=timeout)
+    with (
+        ApiClient(Configuration(host=server.url, access_token="stolen")) as client,
+        pytest.raises(UnauthorizedException),
+    ):
+        MessagingApi(client).get_group_summary(world.group_id, _request_timeout=timeout)
 
 
 def test_it_answers_400_to_malformed_json(raw, platform, world):
-    response = raw("POST", "/v2/bot/message/push", b'{"to": "' + world.group_id.encode() + b'", "messages": [')
+    response = raw(
+        "POST", "/v2/bot/message/push", b'{"to": "' + world.group_id.encode() + b'", "messages": ['
+    )
     assert response.status == 400
     assert response.body["message"] == "The request body has 1 error(s)"
     assert bot_texts(platform, world.group_id) == []
@@ -176,14 +178,16 @@ def test_it_logs_every_api_request(raw, platform, world):
 
 
 def test_it_fails_with_500_without_sending_when_told_to(api, platform, world, timeout):
+    key = str(uuid.uuid4())
     platform.inject_fault("/v2/bot/message/push", "500")
     with pytest.raises(ServiceException) as exc_info:
-        push(api, world.group_id, timeout, "lost", retry_key=str(uuid.uuid4()))
+        push(api, world.group_id, timeout, "Are you safe?", retry_key=key)
     assert exc_info.value.status == 500
     assert bot_texts(platform, world.group_id) == []
     assert platform.usage()["total"] == 0
-    # One time only.
-    assert push(api, world.group_id, timeout, "works").status_code == 200
+    # Nothing was accepted, so the retry with the same key is processed (once).
+    assert push(api, world.group_id, timeout, "Are you safe?", retry_key=key).status_code == 200
+    assert bot_texts(platform, world.group_id) == ["Are you safe?"]
 
 
 def test_it_delivers_then_fails_and_a_retry_gets_409(api, platform, world, timeout):
@@ -210,20 +214,12 @@ def test_it_answers_a_429_fault_with_the_rate_limit_body_and_sends_nothing(raw, 
     assert bot_texts(platform, world.group_id) == ["x"]
 
 
-def test_it_delivers_although_the_client_times_out(clock, secret, token):
-    platform = LinePlatform(secret, token, clock=clock)
-    group_id = platform.create_group("G")
-    user_id = platform.add_user("A")
-    platform.add_member(group_id, user_id)
-    platform.invite_bot(group_id)
+def test_it_delivers_although_the_client_times_out(api, platform, world):
     platform.inject_fault("/v2/bot/message/push", "timeout", delay=1.0)
-    with EmulatorServer(platform) as server:
-        with ApiClient(Configuration(host=server.url, access_token=token)) as client:
-            api = MessagingApi(client)
-            with pytest.raises(urllib3.exceptions.HTTPError):
-                push(api, group_id, (1.0, 0.2), "slow", retry_key=str(uuid.uuid4()))
-            assert bot_texts(platform, group_id) == ["slow"]
-            assert platform.usage()["total"] == 1
+    with pytest.raises(urllib3.exceptions.HTTPError):  # ReadTimeoutError
+        push(api, world.group_id, (1.0, 0.2), "slow", retry_key=str(uuid.uuid4()))
+    assert bot_texts(platform, world.group_id) == ["slow"]
+    assert platform.usage()["total"] == 3
 
 
 def test_it_refuses_unknown_fault_kinds(platform):

@@ -59,7 +59,10 @@ def test_it_keeps_an_explicit_bot_user_id_over_the_saved_one(tmp_path, clock, se
     path = str(tmp_path / "line.json")
     LinePlatform(secret, token, clock=clock, state_path=path)
     explicit = "U" + "a" * 32
-    assert LinePlatform(secret, token, clock=clock, state_path=path, bot_user_id=explicit).bot_user_id == explicit
+    assert (
+        LinePlatform(secret, token, clock=clock, state_path=path, bot_user_id=explicit).bot_user_id
+        == explicit
+    )
 
 
 def test_it_forgets_retry_keys_after_24_hours_even_across_restarts(tmp_path, clock, secret, token):

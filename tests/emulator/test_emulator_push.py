@@ -4,11 +4,11 @@ from __future__ import annotations
 
 import json
 import uuid
+from concurrent.futures import ThreadPoolExecutor
 
 import pytest
 from linebot.v3.messaging import ApiException, PushMessageRequest, TextMessage
 
-from emulator import EmulatorServer, LinePlatform
 from emulator.platform import RETRY_KEY_TTL_S
 
 
@@ -55,6 +55,21 @@ def test_it_answers_409_with_the_original_request_to_a_repeated_retry_key(api, p
     assert platform.usage()["total"] == 3
 
 
+def test_it_accepts_a_retry_key_once_under_concurrent_retries(raw, platform, world):
+    key = str(uuid.uuid4())
+    body = {"to": world.group_id, "messages": [{"type": "text", "text": "once"}]}
+    with ThreadPoolExecutor(max_workers=8) as pool:
+        statuses = list(
+            pool.map(
+                lambda _: raw("POST", "/v2/bot/message/push", body, {"X-Line-Retry-Key": key}).status,
+                range(16),
+            )
+        )
+    assert sorted(statuses) == [200] + [409] * 15
+    assert bot_texts(platform, world.group_id) == ["once"]
+    assert platform.usage()["total"] == 3
+
+
 def test_it_treats_a_retry_key_older_than_24_hours_as_new(api, platform, world, clock, timeout):
     key = str(uuid.uuid4())
     push(api, world.group_id, timeout, "day one", retry_key=key)
@@ -95,27 +110,17 @@ def test_it_refuses_a_push_to_a_chat_the_bot_cannot_reach(api, platform, world, 
     assert platform.usage()["total"] == 0
 
 
-def test_it_answers_429_at_the_monthly_limit_and_sends_nothing(clock, secret, token, timeout):
-    platform = LinePlatform(secret, token, clock=clock, monthly_limit=5)
-    group_id = platform.create_group("G")
-    for name in ("A", "B", "C"):
-        user_id = platform.add_user(name)
-        platform.add_member(group_id, user_id)
-    platform.invite_bot(group_id)
-    from linebot.v3.messaging import ApiClient, Configuration, MessagingApi
-
-    with EmulatorServer(platform) as server:
-        with ApiClient(Configuration(host=server.url, access_token=token)) as client:
-            api = MessagingApi(client)
-            push(api, group_id, timeout, "first")  # 3 of 5
-            with pytest.raises(ApiException) as exc_info:
-                push(api, group_id, timeout, "second")  # would be 6 of 5
-            quota = api.get_message_quota(_request_timeout=timeout)
-            consumption = api.get_message_quota_consumption(_request_timeout=timeout)
+@pytest.mark.parametrize("platform_options", [{"monthly_limit": 5}])
+def test_it_answers_429_at_the_monthly_limit_and_sends_nothing(api, platform, world, timeout):
+    push(api, world.group_id, timeout, "first")  # 3 members: 3 of 5
+    with pytest.raises(ApiException) as exc_info:
+        push(api, world.group_id, timeout, "second")  # would be 6 of 5
+    quota = api.get_message_quota(_request_timeout=timeout)
+    consumption = api.get_message_quota_consumption(_request_timeout=timeout)
 
     assert exc_info.value.status == 429
     assert json.loads(exc_info.value.body) == {"message": "You have reached your monthly limit."}
-    assert bot_texts(platform, group_id) == ["first"]
+    assert bot_texts(platform, world.group_id) == ["first"]
     assert (quota.type.value, quota.value) == ("limited", 5)
     assert consumption.total_usage == 3
 
