@@ -227,7 +227,13 @@ def init_db(url: str):
             from pathlib import Path
 
             Path(path).parent.mkdir(parents=True, exist_ok=True)
-        database = connect(url, pragmas=SQLITE_PRAGMAS, check_same_thread=False)
+        import sqlite3
+
+        if sqlite3.sqlite_version_info < (3, 35):
+            raise RuntimeError(f"SQLite 3.35 or newer is needed (this Python has {sqlite3.sqlite_version})")
+        # RETURNING lets the sweep claim many rows in one statement and know
+        # exactly which ones it won (as on PostgreSQL).
+        database = connect(url, pragmas=SQLITE_PRAGMAS, check_same_thread=False, returning_clause=True)
     else:
         database = connect(url)
     db.initialize(database)

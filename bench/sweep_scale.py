@@ -66,12 +66,20 @@ def populate(groups: int, now: datetime) -> None:
         )
         insert_chunked(
             Person,
-            [{"line_user_id": f"U{i:032x}", "display_name": f"会員{i}", "created_at": due} for i in range(groups * MEMBERS)],
+            [
+                {"line_user_id": f"U{i:032x}", "display_name": f"会員{i}", "created_at": due}
+                for i in range(groups * MEMBERS)
+            ],
         )
         group_ids = [g.id for g in Group.select(Group.id).order_by(Group.id)]
         person_ids = [p.id for p in Person.select(Person.id).order_by(Person.id)]
         rows = [
-            {"group": group_ids[i // MEMBERS], "person": pid, "registered_at": due, "is_leader": i % MEMBERS == 0}
+            {
+                "group": group_ids[i // MEMBERS],
+                "person": pid,
+                "registered_at": due,
+                "is_leader": i % MEMBERS == 0,
+            }
             for i, pid in enumerate(person_ids)
         ]
         insert_chunked(Member, rows)

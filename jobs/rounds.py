@@ -1,18 +1,21 @@
 """Opening and closing rounds: state change plus outbox, in one transaction.
 
-Both functions expect to run inside ``db.atomic()`` and start with a
-conditional UPDATE, so that whichever process gets there first does the work
-and every other one does nothing.
+Every function here expects to run inside ``db.atomic()`` and starts with a
+conditional UPDATE, so whichever process gets there first does the work and
+every other one does nothing.  The batch forms used by the sweep run a fixed
+number of queries per batch of groups, whatever the batch size (no N+1).
 """
 
 from __future__ import annotations
 
+import json
+from collections import defaultdict
 from datetime import datetime, timedelta
 
 from bot import messages
 from domain.rounds import MemberView, Tally, tally
-from jobs.outbox import add_push
-from models import Answer, Group, Member, Person, Round, naive, utc
+from jobs.outbox import PUSH_LIFETIME, add_push
+from models import Answer, Group, Member, Outbox, Person, Round, naive, new_retry_key, utc
 
 
 def open_round_now(
@@ -47,6 +50,54 @@ def open_round_now(
     return opened
 
 
+def _push_rows(items: list[tuple[int, str, int, list[dict], str]], now: datetime) -> list[dict]:
+    """Outbox rows for (group id, line group id, round id, messages, purpose)."""
+    return [
+        {
+            "kind": "push",
+            "purpose": purpose,
+            "group": group_id,
+            "round": round_id,
+            "to": line_group_id,
+            "messages": json.dumps(body, ensure_ascii=False),
+            "retry_key": new_retry_key(),
+            "created_at": naive(now),
+            "not_before": naive(now),
+            "expires_at": naive(now + PUSH_LIFETIME),
+        }
+        for group_id, line_group_id, round_id, body, purpose in items
+    ]
+
+
+def open_routine_rounds(groups: list, now: datetime, delay_seconds: float) -> int:
+    """Open a routine round in each of ``groups`` (already claimed by the
+    caller): one INSERT for the rounds, one for their prompts."""
+    if not groups:
+        return 0
+    created = (
+        Round.insert_many(
+            [
+                {
+                    "group": g.id,
+                    "kind": "routine",
+                    "opened_at": naive(now),
+                    "summary_due_at": naive(now + timedelta(seconds=delay_seconds)),
+                }
+                for g in groups
+            ]
+        )
+        .returning(Round.id, Round.group)
+        .tuples()
+        .execute()
+    )
+    round_of = {group_id: round_id for round_id, group_id in created}
+    prompts = [
+        (g.id, g.line_group_id, round_of[g.id], messages.prompt(round_of[g.id]), "prompt") for g in groups
+    ]
+    Outbox.insert_many(_push_rows(prompts, now)).execute()
+    return len(groups)
+
+
 def current_round(group: Group) -> Round | None:
     return (
         Round.select()
@@ -56,41 +107,73 @@ def current_round(group: Group) -> Round | None:
     )
 
 
-def member_views(group_id: int) -> list[MemberView]:
+def member_views(group_ids: list[int]) -> dict[int, list[MemberView]]:
+    """Active registered members of each group, in one query."""
+    views: dict[int, list[MemberView]] = defaultdict(list)
     rows = (
-        Member.select(Member.id, Member.nickname, Member.registered_at, Person.display_name)
+        Member.select(Member.id, Member.group, Member.nickname, Member.registered_at, Person.display_name)
         .join(Person)
-        .where((Member.group == group_id) & Member.active)
+        .where(Member.group.in_(group_ids) & Member.active)
+        .tuples()
     )
-    return [
-        MemberView(m.id, m.nickname or m.person.display_name or "メンバー", utc(m.registered_at))
-        for m in rows
-    ]
+    for member_id, group_id, nickname, registered_at, display_name in rows:
+        views[group_id].append(
+            MemberView(member_id, nickname or display_name or "メンバー", utc(registered_at))
+        )
+    return views
+
+
+def answers_of(round_ids: list[int]) -> dict[int, dict[int, str]]:
+    found: dict[int, dict[int, str]] = defaultdict(dict)
+    rows = Answer.select(Answer.round, Answer.member, Answer.kind).where(Answer.round.in_(round_ids)).tuples()
+    for round_id, member_id, kind in rows:
+        found[round_id][member_id] = kind
+    return found
 
 
 def round_tally(round_: Round) -> Tally:
-    answers = {
-        a.member_id: a.kind
-        for a in Answer.select(Answer.member, Answer.kind).where(Answer.round == round_.id)
+    return tally(member_views([round_.group_id])[round_.group_id], answers_of([round_.id])[round_.id])
+
+
+def close_rounds(round_ids: list[int], now: datetime, send_summary: bool = True) -> list[int]:
+    """Close those of ``round_ids`` that are still open and queue one summary
+    each.  Returns the ids this call closed (others were closed by someone
+    else).  Five queries, however many rounds."""
+    if not round_ids:
+        return []
+    closed = (
+        Round.update(status="closed", closed_at=naive(now))
+        .where(Round.id.in_(round_ids) & (Round.status == "open"))
+        .returning(Round.id, Round.group, Round.kind)
+        .tuples()
+        .execute()
+    )
+    closed = list(closed)
+    if not closed or not send_summary:
+        return [round_id for round_id, _, _ in closed]
+    group_ids = sorted({group_id for _, group_id, _ in closed})
+    groups = {
+        g.id: g
+        for g in Group.select(Group.id, Group.line_group_id, Group.active).where(Group.id.in_(group_ids))
     }
-    return tally(member_views(round_.group_id), answers)
+    members = member_views(group_ids)
+    answers = answers_of([round_id for round_id, _, _ in closed])
+    summaries = []
+    for round_id, group_id, kind in closed:
+        group = groups[group_id]
+        result = tally(members.get(group_id, []), answers.get(round_id, {}))
+        # A group that left, or where nobody registered, gets no message.
+        if group.active and (result.answered or result.unanswered):
+            summaries.append(
+                (group_id, group.line_group_id, round_id, messages.summary(result, kind), "summary")
+            )
+    if summaries:
+        Outbox.insert_many(_push_rows(summaries, now)).execute()
+    return [round_id for round_id, _, _ in closed]
 
 
 def close_round(round_id: int, now: datetime, send_summary: bool = True) -> Round | None:
-    """Close the round if it is still open and queue its one summary.
-
-    Returns the round if this call closed it, None if someone else did."""
-    claimed = (
-        Round.update(status="closed", closed_at=naive(now))
-        .where((Round.id == round_id) & (Round.status == "open"))
-        .execute()
-    )
-    if claimed != 1:
-        return None
-    closed = Round.get_by_id(round_id)
-    group = Group.get_by_id(closed.group_id)
-    if send_summary and group.active:
-        result = round_tally(closed)
-        if result.answered or result.unanswered:
-            add_push(group, messages.summary(result, closed.kind), "summary", now, round=closed)
-    return closed
+    """Close one round (see close_rounds); the round if this call closed it."""
+    if close_rounds([round_id], now, send_summary):
+        return Round.get_by_id(round_id)
+    return None

@@ -15,16 +15,18 @@ flushed at any moment because every job is found again here.
 from __future__ import annotations
 
 import logging
+from collections import defaultdict
 from datetime import datetime, timedelta
 
-from peewee import JOIN
+from peewee import JOIN, fn
 
+from domain.quake import ROUTINE_SKIP_WINDOW, should_skip_routine
 from domain.schedule import Schedule
 from jobs import runtime
 from jobs.outbox import CLAIM_LEASE
 from jobs.queue import enqueue
-from jobs.rounds import close_round, open_round_now
-from models import Group, Outbox, Round, WebhookEvent, db, naive
+from jobs.rounds import close_rounds, open_routine_rounds
+from models import Group, Outbox, Round, WebhookEvent, db, naive, utc
 
 log = logging.getLogger(__name__)
 
@@ -34,6 +36,8 @@ log = logging.getLogger(__name__)
 # their reply token lives only about a minute.
 ENQUEUE_LEASE = timedelta(seconds=60)
 EVENT_ENQUEUE_LEASE = timedelta(seconds=15)
+# Rows per transaction in the sweep: big enough to amortise statements, small
+# enough that a transaction holds its locks only briefly.
 BATCH = 500
 
 
@@ -84,18 +88,20 @@ def enqueue_events(now: datetime, conn) -> int:
     return len(won)
 
 
+def _chunks(items: list, size: int = BATCH):
+    for start in range(0, len(items), size):
+        yield items[start : start + size]
+
+
 def open_due_rounds(now: datetime, settings) -> int:
-    """Open every routine round that is due.  Per group: one conditional
-    UPDATE (claim), one query for an open round, two inserts."""
+    """Open every routine round that is due, a batch of groups per
+    transaction: claim the batch with conditional UPDATEs (RETURNING tells
+    exactly which groups this sweep won), then insert their rounds and
+    prompts in bulk."""
     n = naive(now)
-    due = (
+    due = list(
         Group.select(
-            Group.id,
-            Group.line_group_id,
-            Group.active,
-            Group.schedule,
-            Group.next_round_at,
-            Round.id.alias("open_round"),
+            Group.id, Group.line_group_id, Group.schedule, Group.next_round_at, Round.id.alias("open_round")
         )
         .join(Round, JOIN.LEFT_OUTER, on=((Round.group == Group.id) & (Round.status == "open")))
         .where(Group.active & ~Group.paused & Group.schedule.is_null(False) & (Group.next_round_at <= n))
@@ -103,26 +109,55 @@ def open_due_rounds(now: datetime, settings) -> int:
         .objects()
     )
     opened = 0
-    for group in list(due):
-        following = Schedule.from_spec(group.schedule).next_after(now, settings.tz)
+    for batch in _chunks(due):
+        # Groups sharing a schedule and a due time move to the same next time.
+        moves: dict[tuple, list[int]] = defaultdict(list)
+        for group in batch:
+            following = Schedule.from_spec(group.schedule).next_after(now, settings.tz)
+            moves[(group.next_round_at, naive(following))].append(group.id)
         with db.atomic():
-            claimed = (
-                Group.update(next_round_at=naive(following))
-                .where((Group.id == group.id) & (Group.next_round_at == group.next_round_at))
-                .execute()
-            )
-            if claimed != 1:
-                continue
-            if group.open_round is not None:
-                # A round (e.g. a leader's /確認) is still open: its members
-                # are being asked already, so this occurrence is skipped.
-                continue
-            open_round_now(group, "routine", now, settings.checkin_summary_delay)
-            opened += 1
+            won: set[int] = set()
+            for (old, new), ids in moves.items():
+                won.update(
+                    row_id
+                    for (row_id,) in Group.update(next_round_at=new)
+                    .where(Group.id.in_(ids) & (Group.next_round_at == old))
+                    .returning(Group.id)
+                    .tuples()
+                    .execute()
+                )
+            recent = recent_emergencies([g.id for g in batch if g.id in won], now)
+            # Skipped, not postponed: a group whose leader's /確認 is still
+            # open, or that had an emergency round within the last 12 hours,
+            # has just been asked; this occurrence is dropped.
+            to_open = [
+                g
+                for g in batch
+                if g.id in won and g.open_round is None and not should_skip_routine(recent.get(g.id), now)
+            ]
+            opened += open_routine_rounds(to_open, now, settings.checkin_summary_delay)
     return opened
 
 
+def recent_emergencies(group_ids: list[int], now: datetime) -> dict[int, datetime]:
+    """The latest emergency round start within ROUTINE_SKIP_WINDOW, per group."""
+    if not group_ids:
+        return {}
+    rows = (
+        Round.select(Round.group, fn.MAX(Round.opened_at))
+        .where(
+            Round.group.in_(group_ids)
+            & (Round.kind == "emergency")
+            & (Round.opened_at >= naive(now - ROUTINE_SKIP_WINDOW))
+        )
+        .group_by(Round.group)
+        .tuples()
+    )
+    return {group_id: utc(opened_at) for group_id, opened_at in rows}
+
+
 def close_due_rounds(now: datetime) -> int:
+    """Close every round whose summary is due, a batch per transaction."""
     due = [
         r.id
         for r in Round.select(Round.id)
@@ -130,10 +165,9 @@ def close_due_rounds(now: datetime) -> int:
         .order_by(Round.summary_due_at)
     ]
     closed = 0
-    for round_id in due:
+    for batch in _chunks(due):
         with db.atomic():
-            if close_round(round_id, now) is not None:
-                closed += 1
+            closed += len(close_rounds(batch, now))
     return closed
 
 
