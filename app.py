@@ -39,14 +39,17 @@ def create_app(settings: Settings | None = None, *, client=None, connection=None
     app.config["JSON_AS_ASCII"] = False
     app.extensions["tsunagari.settings"] = settings
 
+    # One connection per worker thread, kept across requests: opening a
+    # SQLite connection (pragmas) and closing it (a WAL checkpoint) cost more
+    # than the webhook's own work.  A request that failed drops its
+    # connection, in case the failure left it unusable.
     @app.before_request
     def _open_db():
-        if db.is_closed():
-            db.connect()
+        db.connect(reuse_if_open=True)
 
     @app.teardown_request
     def _close_db(exc):
-        if not db.is_closed():
+        if exc is not None and not db.is_closed():
             db.close()
 
     from bot import health, webhook
@@ -76,6 +79,11 @@ def _register_cli(app: Flask) -> None:
             click.echo(run_once())
         else:
             run_forever()
+
+    from cli import notice_cli, org_cli  # flask org ..., flask notice send
+
+    app.cli.add_command(org_cli)
+    app.cli.add_command(notice_cli)
 
 
 if __name__ == "__main__":

@@ -23,6 +23,9 @@ INSTANCE_DIR = ROOT / "instance"
 DEMO_CHANNEL_SECRET = "tsunagari-demo-secret-0000000000"
 DEMO_ACCESS_TOKEN = "tsunagari-demo-access-token"
 
+# JMA's high-frequency earthquake and volcano Atom feed (気象庁防災情報XML).
+JMA_EQVOL_FEED_URL = "https://www.data.jma.go.jp/developer/xml/feed/eqvol.xml"
+
 
 class ConfigError(ValueError):
     """A setting is missing or malformed; the message says which and why."""
@@ -54,6 +57,17 @@ def _flag(name: str, text: str | None, default: bool) -> bool:
     raise ConfigError(f"{name}={text!r}: use 1/0, true/false, yes/no or on/off")
 
 
+def _positive(name: str, text: str, kind: type):
+    """A number greater than zero (``kind`` is int or float)."""
+    try:
+        value = kind(text.strip())
+    except ValueError:
+        raise ConfigError(f"{name}={text!r}: must be a {'whole ' if kind is int else ''}number") from None
+    if value <= 0:
+        raise ConfigError(f"{name}={text!r}: must be greater than zero")
+    return value
+
+
 @dataclass(frozen=True)
 class Settings:
     """The validated settings; see the table in README.md."""
@@ -68,6 +82,14 @@ class Settings:
     tick_seconds: float = 30
     timezone: str = "Asia/Tokyo"
     line_timeout: float = 10.0
+    # JMA's earthquake feed, polled once a minute; "" turns polling off.  The
+    # dataclass default is off so that Settings built in code (tests, benches)
+    # never reach JMA; load_settings() turns it on unless JMA_FEED_URL is "".
+    jma_feed_url: str = ""
+    # Operator notices (flask notice send): LINE's push rate limit, and the
+    # monthly limit assumed when LINE reports none (quota type "none").
+    notice_rate_limit: float = 2000.0
+    notice_monthly_budget: int = 30000
     # The built-in LINE Platform emulator and simulator page (make run).
     emulator: bool = False
     # Lets the simulator move the bot's clock forward.  Never in production.
@@ -126,6 +148,13 @@ def load_settings(environ: dict[str, str] | None = None) -> Settings:
     if redis_url and not redis_url.startswith(("redis://", "rediss://", "unix://")):
         raise ConfigError(f"REDIS_URL={redis_url!r}: use redis://host:port/db")
 
+    # Unlike the other settings, an empty JMA_FEED_URL means something: off.
+    jma_feed_url = env.get("JMA_FEED_URL", JMA_EQVOL_FEED_URL).strip()
+    if jma_feed_url and not re.match(r"^https?://[^/\s]+/\S*$", jma_feed_url):
+        raise ConfigError(
+            f"JMA_FEED_URL={jma_feed_url!r}: must be an http(s) URL of an Atom feed, or empty to turn it off"
+        )
+
     return Settings(
         channel_secret=secret,
         access_token=token,
@@ -141,6 +170,11 @@ def load_settings(environ: dict[str, str] | None = None) -> Settings:
         tick_seconds=parse_duration("TICK_SECONDS", env.get("TICK_SECONDS") or "30"),
         timezone=timezone,
         line_timeout=parse_duration("LINE_TIMEOUT", env.get("LINE_TIMEOUT") or "10"),
+        jma_feed_url=jma_feed_url,
+        notice_rate_limit=_positive("NOTICE_RATE_LIMIT", env.get("NOTICE_RATE_LIMIT") or "2000", float),
+        notice_monthly_budget=_positive(
+            "NOTICE_MONTHLY_BUDGET", env.get("NOTICE_MONTHLY_BUDGET") or "30000", int
+        ),
         emulator=emulator,
         demo_clock=_flag("DEMO_CLOCK", env.get("DEMO_CLOCK"), default=emulator),
     )

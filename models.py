@@ -21,6 +21,7 @@ from peewee import (
     CharField,
     DatabaseProxy,
     DateTimeField,
+    FloatField,
     ForeignKeyField,
     IntegerField,
     Model,
@@ -133,6 +134,11 @@ class Round(BaseModel):
     intensity = CharField(max_length=4, null=True)
     title = TextField(null=True)
 
+    class Meta:
+        # At most one round per group per JMA event, whoever handles which
+        # telegram of it (NULLs, i.e. every other round, never collide).
+        indexes = ((("group", "event_id"), True),)
+
 
 class Answer(BaseModel):
     """A member's answer to a round: ok, or help (助けが必要)."""
@@ -200,6 +206,51 @@ class Outbox(BaseModel):
     dedup_key = CharField(max_length=120, null=True, unique=True)
 
 
+class JmaFeedState(BaseModel):
+    """One JMA Atom feed we poll: when it was last polled (the once-a-minute
+    claim) and the Last-Modified it answered, for If-Modified-Since."""
+
+    feed_url = CharField(max_length=500, unique=True)
+    polled_at = DateTimeField(null=True)
+    last_modified = CharField(max_length=64, null=True)
+    last_status = IntegerField(null=True)
+    last_error = TextField(null=True)
+
+
+class JmaTelegram(BaseModel):
+    """One telegram listed in JMA's feed, keyed by the entry id.
+
+    The row exists before the telegram is fetched, so it is fetched once
+    (JMA blocks clients that download again): state new -> fetching ->
+    fetched -> handled, or refused (hostile or not ours to fetch) or failed.
+    Once fetched it keeps the parsed fields the trigger rules need, not the
+    body."""
+
+    entry_id = CharField(max_length=255, unique=True)
+    link = TextField()
+    type_code = CharField(max_length=8, null=True)
+    entry_updated = DateTimeField()
+    state = CharField(max_length=10, default="new", index=True)
+    created_at = DateTimeField()
+    claimed_at = DateTimeField(null=True)
+    attempts = IntegerField(default=0)
+    fetched_at = DateTimeField(null=True)
+    handled_at = DateTimeField(null=True)
+    error = TextField(null=True)
+    # Parsed (domain.jma.Telegram); cities is JSON {code: [intensity, name, unreceived]}.
+    kind = CharField(max_length=40, null=True)
+    status = CharField(max_length=4, null=True)
+    info_type = CharField(max_length=4, null=True)
+    event_id = CharField(max_length=40, null=True, index=True)
+    serial = IntegerField(null=True)
+    report_datetime = DateTimeField(null=True)
+    origin_time = DateTimeField(null=True)
+    hypocenter_name = CharField(max_length=100, null=True)
+    magnitude = FloatField(null=True)
+    max_intensity = CharField(max_length=4, null=True)
+    cities = TextField(null=True)
+
+
 class DemoClock(BaseModel):
     """How far the demo clock has been moved forward (demo mode only)."""
 
@@ -215,6 +266,8 @@ ALL_MODELS = [
     Answer,
     WebhookEvent,
     Outbox,
+    JmaFeedState,
+    JmaTelegram,
     DemoClock,
 ]
 

@@ -20,10 +20,10 @@ from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 
-from config import Settings  # noqa: E402
-from jobs import runtime  # noqa: E402
-from jobs.sweep import close_due_rounds, open_due_rounds  # noqa: E402
-from models import Answer, Group, Member, Person, Round, create_schema, db, naive  # noqa: E402
+from config import Settings
+from jobs import runtime
+from jobs.sweep import close_due_rounds, open_due_rounds
+from models import Answer, Group, Member, Person, Round, create_schema, db, naive
 
 MEMBERS = 10
 

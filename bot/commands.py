@@ -11,7 +11,7 @@ import unicodedata
 from collections.abc import Callable
 from dataclasses import dataclass
 
-from bot import messages
+from bot import messages, quake_commands
 from bot.context import EventContext
 from domain import schedule as schedules
 from domain.commands import Command
@@ -140,11 +140,13 @@ def cmd_status(ctx: EventContext, command: Command) -> None:
             lines.append(f"次の確認：{_local(ctx, group.next_round_at)}")
     else:
         lines.append("確認の予定：まだ決まっていません")
+    lines.append(quake_commands.status_line(group))
     round_ = current_round(group)
     if round_ is not None:
         result = round_tally(round_)
+        help_count = f"・助けが必要 {len(result.need_help)}人" if result.need_help else ""
         lines.append(
-            f"いまの確認：OK {len(result.answered)}人・まだ {len(result.unanswered)}人"
+            f"いまの確認：OK {len(result.answered)}人{help_count}・まだ {len(result.unanswered)}人"
             f"（{_local(ctx, round_.summary_due_at)}にまとめます）"
         )
     members = Member.select().where((Member.group == group) & Member.active).count()
@@ -238,6 +240,16 @@ COMMANDS: dict[str, CommandSpec] = {
         CommandSpec("pause", "/停止", "定期の確認を止めます", cmd_pause, leader_only=True),
         CommandSpec("resume", "/再開", "定期の確認を再開します", cmd_resume, leader_only=True),
         CommandSpec("notice", "/お知らせ 本文", "グループにお知らせします", cmd_notice, leader_only=True),
+        CommandSpec(
+            "area",
+            "/地域 厚木市",
+            "地震のときに無事を確認する地域を決めます（震度も書けます：/地域 厚木市 震度4）",
+            quake_commands.cmd_area,
+            leader_only=True,
+        ),
+        CommandSpec(
+            "drill", "/訓練", "地震のときの確認を練習します", quake_commands.cmd_drill, leader_only=True
+        ),
     )
 }
 

@@ -15,6 +15,7 @@ from peewee import IntegrityError
 from bot import messages
 from bot.commands import run_command
 from bot.context import EventContext
+from bot.quake_commands import on_area_postback
 from domain.commands import is_ok_answer, parse_command
 from jobs.rounds import close_round, current_round
 from models import Answer, Group, Member, Outbox, Person, Round, db, naive
@@ -215,6 +216,8 @@ def on_postback(ctx: EventContext) -> None:
         round_id = data.get("r", "")
         round_ = Round.get_or_none(Round.id == int(round_id)) if round_id.isdigit() else None
         record_answer(ctx, round_, action, typed=False)
+    elif action == "area":
+        on_area_postback(ctx, data)
 
 
 def on_follow(ctx: EventContext) -> None:

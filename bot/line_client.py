@@ -54,9 +54,13 @@ def _error_message(body: str | None) -> str:
 class LineClient:
     """Talks to LINE (or the emulator) at ``base_url``."""
 
-    def __init__(self, access_token: str, base_url: str, timeout: float = 10.0):
+    def __init__(self, access_token: str, base_url: str, timeout: float = 10.0, pool_size: int | None = None):
         config = Configuration(host=base_url, access_token=access_token)
         config.retries = False  # urllib3's retries would bypass our backoff
+        if pool_size:
+            # One kept-alive connection per sending thread (the SDK's default
+            # is 5 per CPU); more threads than connections would reconnect.
+            config.connection_pool_maxsize = pool_size
         self._client = ApiClient(config)
         self._api = MessagingApi(self._client)
         # (connect, read): a dead host fails fast, a slow LINE gets longer.
@@ -107,6 +111,16 @@ class LineClient:
             log.warning("member profile lookup failed: %s", type(exc).__name__)
             return None
         return profile.display_name
+
+    def message_quota(self) -> tuple[str, int | None] | None:
+        """LINE's monthly message limit: ("limited", n), ("none", None) when
+        LINE sets none, or None when LINE will not tell us."""
+        try:
+            quota = self._api.get_message_quota(_request_timeout=self._timeout)
+        except (ApiException, urllib3.exceptions.HTTPError, OSError):
+            return None
+        kind = getattr(quota.type, "value", quota.type)
+        return (kind, quota.value if kind == "limited" else None)
 
     def quota_consumption(self) -> int | None:
         try:

@@ -157,11 +157,21 @@ def answer_thanks(name: str) -> list[dict]:
 
 
 def help_on_the_way(name: str, kind: str) -> list[dict]:
+    """What happens next, for the member who asked for help.  It promises
+    only what the bot does (leaders are told), never that someone will come."""
+    if kind == "drill":
+        return [
+            text(
+                f"{DRILL_LABEL}{name}さん、押してくださってありがとうございます。"
+                "本番では、このボタンでリーダーの方にすぐお伝えします。"
+                "本当に困ったときも、遠慮なく押してください。"
+            )
+        ]
     return [
         text(
-            f"{_when(kind)}{name}さん、お知らせありがとうございます。"
-            "リーダーの方にお伝えしました。近くの方が連絡します。"
-            "急ぐときは119番（救急）に電話してください。"
+            f"{name}さん、知らせてくださってありがとうございます。"
+            "リーダーの方にお伝えしました。連絡があるまで、できるだけ安全な場所にいてください。"
+            "けがや急病など急ぐときは、119番（救急）に電話してください。"
         )
     ]
 
@@ -199,6 +209,11 @@ def notice(body: str) -> list[dict]:
 
 
 NOTICE_LIMIT = TEXT_LIMIT - utf16_len("【お知らせ】\n")
+
+
+def org_notice(org_name: str, body: str) -> list[dict]:
+    """A notice an organisation sends to its groups (flask notice send)."""
+    return [text(f"【{org_name}からのお知らせ】\n{body}")]
 
 
 def format_local(moment: datetime) -> str:

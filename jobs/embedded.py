@@ -59,6 +59,8 @@ def start_worker_thread(stop: threading.Event) -> threading.Thread:
 
 
 def start_sweep_thread(stop: threading.Event) -> threading.Thread:
+    """The scheduler's two loops: the sweep, and the event dispatcher (which
+    the webhook wakes at once in this process)."""
     thread = threading.Thread(target=run_forever, args=(stop,), name="sweep", daemon=True)
     thread.start()
     return thread

@@ -38,6 +38,24 @@ def get_queue(connection: Redis) -> Queue:
     return Queue(QUEUE_NAME, connection=connection)
 
 
+JOB_OPTIONS = {"result_ttl": 0, "failure_ttl": 7 * 24 * 3600, "timeout": 300}
+
+
+def enqueue_many(connection: Redis, func: str, arg_tuples: list[tuple]) -> bool:
+    """Enqueue ``func(*args)`` for each args tuple in one Redis pipeline;
+    False (logged) if Redis is unavailable (the rows stay due in the
+    database and the next pass enqueues them again)."""
+    if not arg_tuples:
+        return True
+    queue = get_queue(connection)
+    try:
+        queue.enqueue_many([Queue.prepare_data(func, args=args, **JOB_OPTIONS) for args in arg_tuples])
+    except RedisError as exc:
+        log.warning("could not enqueue %d x %s: %s", len(arg_tuples), func, type(exc).__name__)
+        return False
+    return True
+
+
 def enqueue(connection: Redis, func: str, *args, job_id: str | None = None) -> bool:
     """Put ``func(*args)`` on the queue; False (logged) if Redis is unavailable.
 

@@ -1,7 +1,10 @@
-"""The scheduler process: the sweep, every TICK_SECONDS, until SIGTERM.
+"""The scheduler process: the sweep every TICK_SECONDS and the event
+dispatcher a few times a second, until SIGTERM.
 
-A small loop rather than ``rq cron``: the sweep itself holds no state, so
-a restart loses nothing, and a missed tick is simply done by the next one.
+Small loops rather than ``rq cron``: neither holds state, so a restart loses
+nothing, and a missed tick is simply done by the next one.  Run exactly one
+scheduler; a second one would only duplicate work that the claims then
+discard.
 """
 
 from __future__ import annotations
@@ -10,8 +13,10 @@ import logging
 import signal
 import threading
 
-from jobs import runtime
+from jobs import clock, runtime
+from jobs.dispatch import dispatch_events, run_dispatcher
 from jobs.tasks import run_sweep
+from models import connected
 
 log = logging.getLogger(__name__)
 
@@ -20,11 +25,29 @@ def run_once() -> dict:
     return run_sweep()
 
 
-def run_forever(stop: threading.Event | None = None) -> None:
+def dispatch_once() -> int:
+    runtime.ensure_configured()
+    with connected():
+        return dispatch_events(clock.now(), runtime.connection())
+
+
+def start_dispatcher(stop: threading.Event) -> threading.Thread:
+    thread = threading.Thread(
+        target=run_dispatcher, args=(stop, dispatch_once), name="dispatcher", daemon=True
+    )
+    thread.start()
+    return thread
+
+
+def run_forever(stop: threading.Event | None = None, dispatcher: bool = True) -> None:
+    """Sweep every TICK_SECONDS (and run the dispatcher beside it) until
+    ``stop`` is set or the process gets SIGTERM/SIGINT."""
     stop = stop or threading.Event()
     if threading.current_thread() is threading.main_thread():
         for sig in (signal.SIGTERM, signal.SIGINT):
             signal.signal(sig, lambda *_: stop.set())
+    if dispatcher:
+        start_dispatcher(stop)
     interval = runtime.settings().tick_seconds
     log.info("sweep every %ss", interval)
     while not stop.is_set():

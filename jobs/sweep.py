@@ -6,10 +6,12 @@ claimed with a conditional UPDATE before anything is done, so concurrent
 sweeps, retries and restarts neither lose nor double anything; Redis can be
 flushed at any moment because every job is found again here.
 
-1. webhook events stored but not processed (their job was lost),
+1. webhook events stored but not yet enqueued, or whose job was lost
+   (the dispatcher usually takes them first: see jobs/dispatch.py),
 2. routine rounds that are due: open them (state + prompt, one transaction),
 3. rounds whose summary is due: close them (state + summary, one transaction),
-4. outbox rows that are due (new, retrying, or abandoned by a dead worker).
+4. outbox rows that are due (new, retrying, or abandoned by a dead worker),
+5. JMA's earthquake feed, once a minute (jobs/jma_poll.py does the polling).
 """
 
 from __future__ import annotations
@@ -23,19 +25,19 @@ from peewee import JOIN, fn
 from domain.quake import ROUTINE_SKIP_WINDOW, should_skip_routine
 from domain.schedule import Schedule
 from jobs import runtime
+from jobs.dispatch import dispatch_events
+from jobs.jma_poll import claim_poll
 from jobs.outbox import CLAIM_LEASE
-from jobs.queue import enqueue
+from jobs.queue import enqueue, enqueue_many
 from jobs.rounds import close_rounds, open_routine_rounds
-from models import Group, Outbox, Round, WebhookEvent, db, naive, utc
+from models import Group, Outbox, Round, db, naive, utc
 
 log = logging.getLogger(__name__)
 
 # A queued job that has not run after this long is presumed lost (Redis
 # flushed or restarted) and is enqueued again; jobs are idempotent, so a
-# job that was merely slow costs a no-op.  Events get a short lease because
-# their reply token lives only about a minute.
+# job that was merely slow costs a no-op.
 ENQUEUE_LEASE = timedelta(seconds=60)
-EVENT_ENQUEUE_LEASE = timedelta(seconds=15)
 # Rows per transaction in the sweep: big enough to amortise statements, small
 # enough that a transaction holds its locks only briefly.
 BATCH = 500
@@ -46,46 +48,22 @@ def sweep(now: datetime) -> dict:
     settings = runtime.settings()
     conn = runtime.connection()
     counts = {
-        "events": enqueue_events(now, conn),
+        "events": dispatch_events(now, conn),
         "rounds": open_due_rounds(now, settings),
         "summaries": close_due_rounds(now),
     }
     counts["outbox"] = enqueue_outbox(now, conn)
+    counts["jma"] = enqueue_jma_poll(now, settings, conn)
     return counts
 
 
-def _claim_enqueue(model, ids: list[int], now: datetime, lease: timedelta) -> list[int]:
-    """Mark rows as enqueued now, one conditional UPDATE each; returns the
-    ids this sweep won (another sweep may be racing us)."""
-    stale = naive(now - lease)
-    won = []
-    for row_id in ids:
-        updated = (
-            model.update(enqueued_at=naive(now))
-            .where((model.id == row_id) & (model.enqueued_at.is_null() | (model.enqueued_at < stale)))
-            .execute()
-        )
-        if updated == 1:
-            won.append(row_id)
-    return won
-
-
-def enqueue_events(now: datetime, conn) -> int:
-    stale = naive(now - EVENT_ENQUEUE_LEASE)
-    ids = [
-        e.id
-        for e in WebhookEvent.select(WebhookEvent.id)
-        .where(
-            WebhookEvent.processed_at.is_null()
-            & (WebhookEvent.enqueued_at.is_null() | (WebhookEvent.enqueued_at < stale))
-        )
-        .order_by(WebhookEvent.id)
-        .limit(BATCH)
-    ]
-    won = _claim_enqueue(WebhookEvent, ids, now, EVENT_ENQUEUE_LEASE)
-    for event_id in won:
-        enqueue(conn, "jobs.tasks.process_event", event_id)
-    return len(won)
+def enqueue_jma_poll(now: datetime, settings, conn) -> int:
+    """Enqueue the feed poll when a minute has passed (claimed in the
+    database, so several schedulers still poll JMA once a minute)."""
+    if not settings.jma_feed_url or not claim_poll(now, settings.jma_feed_url):
+        return 0
+    enqueue(conn, "jobs.jma_poll.poll_job", settings.jma_feed_url)
+    return 1
 
 
 def _chunks(items: list, size: int = BATCH):
@@ -172,22 +150,29 @@ def close_due_rounds(now: datetime) -> int:
 
 
 def enqueue_outbox(now: datetime, conn) -> int:
+    """Claim due outbox rows (new, retrying, or abandoned by a dead worker)
+    and enqueue a delivery job for each, in one pipeline per batch."""
     n = naive(now)
     stale = naive(now - ENQUEUE_LEASE)
-    ids = [
-        o.id
-        for o in Outbox.select(Outbox.id)
-        .where(
-            (
-                ((Outbox.state == "pending") & (Outbox.not_before <= n))
-                | ((Outbox.state == "sending") & (Outbox.claimed_at < naive(now - CLAIM_LEASE)))
+    due = (
+        ((Outbox.state == "pending") & (Outbox.not_before <= n))
+        | ((Outbox.state == "sending") & (Outbox.claimed_at < naive(now - CLAIM_LEASE)))
+    ) & (Outbox.enqueued_at.is_null() | (Outbox.enqueued_at < stale))
+    total = 0
+    while True:
+        batch = Outbox.select(Outbox.id).where(due).order_by(Outbox.id).limit(BATCH)
+        with db.atomic():
+            claimed = sorted(
+                row_id
+                for (row_id,) in Outbox.update(enqueued_at=n)
+                .where(Outbox.id.in_(batch) & due)
+                .returning(Outbox.id)
+                .tuples()
+                .execute()
             )
-            & (Outbox.enqueued_at.is_null() | (Outbox.enqueued_at < stale))
-        )
-        .order_by(Outbox.id)
-        .limit(BATCH * 4)
-    ]
-    won = _claim_enqueue(Outbox, ids, now, ENQUEUE_LEASE)
-    for outbox_id in won:
-        enqueue(conn, "jobs.tasks.deliver_outbox", outbox_id)
-    return len(won)
+        if not claimed:
+            return total
+        if not enqueue_many(conn, "jobs.tasks.deliver_outbox", [(i,) for i in claimed]):
+            Outbox.update(enqueued_at=None).where(Outbox.id.in_(claimed)).execute()
+            return total
+        total += len(claimed)

@@ -13,8 +13,10 @@ import threading
 from pathlib import Path
 
 from jobs import clock, runtime
+from jobs.dispatch import EVENT_ENQUEUE_LEASE
 from jobs.outbox import CLAIM_LEASE, REPLY_LIFETIME, claim
-from jobs.sweep import ENQUEUE_LEASE, EVENT_ENQUEUE_LEASE, close_due_rounds
+from jobs.scheduler import dispatch_once
+from jobs.sweep import ENQUEUE_LEASE, close_due_rounds
 from models import Member, Outbox, Round, WebhookEvent, db, naive
 from tests.conftest import REDIS_URL
 from tests.test_checkin_loop import setup_group
@@ -155,6 +157,7 @@ def test_it_never_retries_a_push_older_than_the_retry_key_lifetime(world):
 def test_it_processes_events_whose_job_was_lost(world):
     group_id = world.group(HANAKO, ICHIRO)
     world.line.send_text(group_id, world.user(HANAKO), "/リーダー")
+    dispatch_once()
     world.redis.flushdb()  # the job is lost before a worker takes it
     world.work()
     assert WebhookEvent.select().where(WebhookEvent.processed_at.is_null()).count() == 1
@@ -170,6 +173,7 @@ def test_it_processes_events_whose_job_was_lost(world):
 def test_it_lets_a_reply_expire_rather_than_send_it_late(world):
     group_id = world.group(HANAKO, ICHIRO)
     world.line.send_text(group_id, world.user(HANAKO), "/リーダー")
+    dispatch_once()
     world.redis.flushdb()
     world.advance(REPLY_LIFETIME.total_seconds() + 1)  # the whole system was down
     world.tick()

@@ -12,6 +12,7 @@ from pathlib import Path
 import pytest
 
 from app import create_app
+from jobs.scheduler import dispatch_once
 from models import WebhookEvent
 from tests.conftest import SECRET
 
@@ -60,9 +61,13 @@ def test_it_stores_every_sample_event_before_answering(client, redis_conn):
     stored = list(WebhookEvent.select().order_by(WebhookEvent.id))
     assert len(stored) == 28
     assert {e.event_type for e in stored} >= {"message", "postback", "join", "leave", "unsend", "undefined"}
-    # each has a job waiting (the worker does the rest)
+    assert json.loads(stored[0].payload)["message"]["text"] == "Hello, world"
+    # The webhook never touches Redis; the dispatcher hands them to workers.
+    assert redis_conn.llen("rq:queue:tsunagari") == 0
+    assert dispatch_once() == 28
     assert redis_conn.llen("rq:queue:tsunagari") == 28
-    assert all(e.enqueued_at is not None for e in stored)
+    assert all(e.enqueued_at is not None for e in WebhookEvent.select())
+    assert dispatch_once() == 0  # claimed once
 
 
 def test_it_drops_duplicate_webhook_event_ids(client):
@@ -74,10 +79,12 @@ def test_it_drops_duplicate_webhook_event_ids(client):
 def test_it_drops_redeliveries(client, redis_conn):
     payload = sample_with_unique_ids()
     post(client, payload)
+    dispatch_once()
     for event in payload["events"]:
         event["deliveryContext"]["isRedelivery"] = True
     assert post(client, payload).status_code == 200
     assert WebhookEvent.select().count() == 28
+    assert dispatch_once() == 0
     assert redis_conn.llen("rq:queue:tsunagari") == 28
 
 
@@ -151,7 +158,8 @@ def test_it_stores_events_even_when_redis_is_down(settings, database_url):
     response = post(app.test_client(), sample_with_unique_ids())
     assert response.status_code == 200
     assert WebhookEvent.select().count() == 28
-    # Not marked enqueued: the sweep will pick them up.
+    # The dispatcher cannot enqueue them now; they stay unclaimed for later.
+    assert dispatch_once() == 0
     assert WebhookEvent.select().where(WebhookEvent.enqueued_at.is_null()).count() == 28
 
 

@@ -15,6 +15,7 @@ from emulator import EmulatorServer, LinePlatform
 from jobs import clock, runtime
 from jobs.embedded import ThreadWorker
 from jobs.queue import get_queue
+from jobs.scheduler import dispatch_once
 from jobs.tasks import run_sweep
 from tests.conftest import ServerThread
 
@@ -76,7 +77,9 @@ class World:
 
     # -- running the service ---------------------------------------------
     def work(self) -> None:
-        """Run every queued job in a real RQ worker, until the queue is empty."""
+        """Hand stored events to the queue (the dispatcher's job) and run
+        every queued job in a real RQ worker, until the queue is empty."""
+        dispatch_once()
         ThreadWorker([get_queue(self.redis)], connection=self.redis).work(burst=True, logging_level="WARNING")
 
     def sweep(self) -> dict:

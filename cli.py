@@ -1,0 +1,162 @@
+"""Operator commands: organisations and notices to many groups.
+
+flask --app app org create --slug SLUG --name NAME [--kind KIND]
+flask --app app org add-group --org SLUG --group LINE_GROUP_ID
+flask --app app org list [--org SLUG]
+flask --app app notice send --org SLUG [--area CODE ...] --text "..." [--force] [--yes]
+
+``notice send`` prints the groups and the cost first and refuses a send
+the month's remaining quota cannot pay for (unless --force); the same notice
+(organisation, areas, text, month) is never written twice, so running it
+again only finishes what an earlier run left.  Exit status: 0 when every
+group got it, 1 when some failed for good or the send was refused, 130 when
+interrupted (the scheduler sends the rest).
+"""
+
+from __future__ import annotations
+
+import re
+import sys
+
+import click
+from flask.cli import AppGroup
+
+from bot.line_client import LineClient
+from domain.areas import area_by_code
+from jobs import clock, runtime
+from jobs.notices import NoticeError, plan_notice, remaining_quota, send_notice, write_notice
+from models import Group, Organisation, connected, naive
+
+KINDS = ("municipality", "council", "association")  # 市区町村, 社会福祉協議会, 自治会連合会
+_SLUG = re.compile(r"^[a-z0-9][a-z0-9-]{0,79}$")
+
+org_cli = AppGroup("org", help="Organisations that groups belong to.")
+notice_cli = AppGroup("notice", help="Notices to all the groups of an organisation.")
+
+
+@org_cli.command("create")
+@click.option("--slug", required=True, help="Short name used on the command line, e.g. midori-shakyo.")
+@click.option("--name", required=True, help="The name members see, e.g. みどり市社会福祉協議会.")
+@click.option("--kind", type=click.Choice(KINDS), default="association", show_default=True)
+def org_create(slug: str, name: str, kind: str) -> None:
+    """Create an organisation."""
+    if not _SLUG.match(slug):
+        raise click.BadParameter("lower-case letters, digits and hyphens", param_hint="--slug")
+    with connected():
+        if Organisation.get_or_none(Organisation.slug == slug):
+            raise click.ClickException(f"an organisation with slug {slug!r} already exists")
+        Organisation.create(slug=slug, name=name.strip(), kind=kind, created_at=naive(clock.now()))
+    click.echo(f"created {slug} ({name}, {kind})")
+
+
+@org_cli.command("add-group")
+@click.option("--org", "slug", required=True)
+@click.option("--group", "line_group_id", required=True, help="The LINE group ID (C...).")
+def org_add_group(slug: str, line_group_id: str) -> None:
+    """Put a group (one the bot is in) into an organisation."""
+    with connected():
+        org = _org(slug)
+        group = Group.get_or_none(Group.line_group_id == line_group_id)
+        if group is None:
+            raise click.ClickException(f"no group {line_group_id}: the bot has to be invited to it first")
+        if group.organisation_id == org.id:
+            click.echo(f"{line_group_id} is already in {slug}")
+            return
+        moved = group.organisation.slug if group.organisation_id else None
+        Group.update(organisation=org).where(Group.id == group.id).execute()
+    click.echo(f"added {line_group_id} to {slug}" + (f" (moved from {moved})" if moved else ""))
+
+
+@org_cli.command("list")
+@click.option("--org", "slug", default=None, help="List this organisation's groups.")
+def org_list(slug: str | None) -> None:
+    """List organisations, or one organisation's groups."""
+    with connected():
+        if slug is None:
+            for org in Organisation.select().order_by(Organisation.slug):
+                groups = Group.select().where((Group.organisation == org) & Group.active).count()
+                click.echo(f"{org.slug}\t{org.kind}\t{groups} group(s)\t{org.name}")
+            return
+        org = _org(slug)
+        for group in Group.select().where(Group.organisation == org).order_by(Group.id):
+            area = area_by_code(group.area_code) if group.area_code else None
+            click.echo(
+                f"{group.line_group_id}\t{'active' if group.active else 'left'}\t"
+                f"{group.member_count if group.member_count is not None else '?'} member(s)\t"
+                f"{area.name if area else '-'}"
+            )
+
+
+def _org(slug: str) -> Organisation:
+    org = Organisation.get_or_none(Organisation.slug == slug)
+    if org is None:
+        raise click.ClickException(f"no organisation {slug!r} (see: flask --app app org list)")
+    return org
+
+
+@notice_cli.command("send")
+@click.option("--org", "slug", required=True, help="The organisation whose groups get the notice.")
+@click.option("--area", "areas", multiple=True, help="Only groups in this 7-digit area code (repeatable).")
+@click.option("--text", required=True, help="The notice, as members will read it.")
+@click.option("--force", is_flag=True, help="Send even if it exceeds the month's remaining quota.")
+@click.option("--yes", is_flag=True, help="Do not ask for confirmation.")
+@click.option("--rate", type=float, default=None, help="Requests per second (default NOTICE_RATE_LIMIT).")
+@click.option("--workers", type=click.IntRange(1, 64), default=8, show_default=True)
+def notice_send(
+    slug: str, areas: tuple[str, ...], text: str, force: bool, yes: bool, rate: float | None, workers: int
+) -> None:
+    """Send a notice to every active group of an organisation."""
+    settings = runtime.settings()
+    for code in areas:
+        if area_by_code(code) is None:
+            raise click.BadParameter(f"{code!r} is not a JMA area code (e.g. 1421200)", param_hint="--area")
+    now = clock.now()
+    with connected():
+        try:
+            plan = plan_notice(slug, areas, text, now, settings.tz)
+        except NoticeError as exc:
+            raise click.ClickException(str(exc)) from None
+        where = ", ".join(f"{c} {area_by_code(c).name}" for c in plan.areas) or "all areas"
+        click.echo(f"notice from {plan.org_name} to {plan.groups} group(s) ({where})")
+        if plan.already_sent:
+            click.echo(f"already sent: {plan.already_sent} group(s) got this notice this month")
+        if plan.unfinished:
+            click.echo(f"unfinished: {plan.unfinished} group(s) from an earlier run will be sent now")
+        click.echo(f"new: {plan.to_write} group(s), cost {plan.cost} message(s)")
+        if plan.unknown_cost:
+            click.echo(f"  ({plan.unknown_cost} group(s) with an unknown member count are not in the cost)")
+        limit, used, remaining, source = remaining_quota(runtime.client(), settings, now)
+        click.echo(f"this month: {used} of {limit} used ({source}), {remaining} left")
+        if plan.cost > remaining and not force:
+            raise click.ClickException(
+                f"refused: the notice costs {plan.cost} but only {remaining} message(s) are left "
+                "this month (--force to send anyway)"
+            )
+        if plan.to_write == 0 and plan.unfinished == 0:
+            click.echo("nothing to send")
+            return
+        if not yes:
+            click.confirm("send it?", abort=True)
+        write_notice(plan, now)
+        report = _send(plan, settings, rate or settings.notice_rate_limit, workers)
+    click.echo(
+        f"sent {report.states['sent']}, failed {report.failed}, "
+        f"cancelled {report.states['cancelled']} (bot no longer in the group), "
+        f"left for the scheduler {report.left}, in {report.elapsed:.1f}s"
+    )
+    if report.interrupted:
+        click.echo("interrupted: the scheduler sends the rest", err=True)
+        sys.exit(130)
+    if report.failed:
+        sys.exit(1)
+
+
+def _send(plan, settings, rate: float, workers: int):
+    client = LineClient(settings.access_token, settings.line_api_base_url, settings.line_timeout, workers)
+    try:
+        with click.progressbar(length=plan.to_write + plan.unfinished, label="sending") as bar:
+            return send_notice(
+                plan.digest, client, rate=rate, workers=workers, on_final=lambda _: bar.update(1)
+            )
+    finally:
+        client.close()

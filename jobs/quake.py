@@ -1,0 +1,187 @@
+"""Emergency rounds: what a fetched JMA telegram does to the groups.
+
+``handle_telegram`` claims a fetched telegram (fetched -> handled, a
+conditional UPDATE) and, in the same transaction, applies domain.quake's
+rules to every group it concerns:
+
+- 発表/訂正/遅延: the active groups whose area is one of the telegram's cities,
+  found with one query on the indexed area_code.  START closes any open round
+  of the group first (its summary still goes out, so members answer one
+  prompt at a time) and opens an emergency round whose prompt is pushed at
+  once; its summary follows after EMERGENCY_SUMMARY_DELAY.
+- 取消: the groups whose last emergency round that event started get a short
+  correction by push (there is no reply token); a round still open is closed
+  without a summary, since the quake it asked about was withdrawn.
+
+Every write is idempotent on its own as well: the unique index on
+Round(group, event_id) makes "at most one emergency round per group per
+event" hold even if two telegrams of one event were handled at once, and a
+correction carries an outbox dedup_key.  Paused groups still get emergency
+rounds: pausing stops the routine check, not the care after a quake.
+"""
+
+from __future__ import annotations
+
+import logging
+from collections import Counter
+from datetime import datetime
+
+from peewee import IntegrityError
+
+from bot import quake_messages
+from bot.quake_commands import group_threshold
+from domain.jma import Intensity, Telegram
+from domain.quake import (
+    INTENSITY_REPORT,
+    Action,
+    GroupQuakeState,
+    LastEmergency,
+    QuakeDecision,
+    Reason,
+    decide,
+    describe_quake,
+)
+from jobs.jma_poll import telegram_from_row
+from jobs.outbox import add_push
+from jobs.rounds import close_round, open_round_now
+from models import Group, JmaTelegram, Round, db, naive, utc
+
+log = logging.getLogger(__name__)
+
+HANDLE_BATCH = 50
+
+
+def handle_pending(now: datetime, settings) -> int:
+    """Handle every fetched, unhandled telegram in the order JMA issued
+    them (a later serial must see the round an earlier one started)."""
+    ids = [
+        row.id
+        for row in JmaTelegram.select(JmaTelegram.id)
+        .where(JmaTelegram.state == "fetched")
+        .order_by(JmaTelegram.entry_updated, JmaTelegram.id)
+        .limit(HANDLE_BATCH)
+    ]
+    return sum(1 for row_id in ids if handle_telegram(row_id, now, settings) is not None)
+
+
+def handle_telegram(row_id: int, now: datetime, settings) -> Counter | None:
+    """Apply one telegram to the groups it concerns, exactly once.  Returns
+    the decisions taken (by reason), or None when it was not ours."""
+    with db.atomic():
+        claimed = (
+            JmaTelegram.update(state="handled", handled_at=naive(now))
+            .where((JmaTelegram.id == row_id) & (JmaTelegram.state == "fetched"))
+            .execute()
+        )
+        if claimed != 1:
+            return None
+        telegram = telegram_from_row(JmaTelegram.get_by_id(row_id))
+        outcomes: Counter = Counter()
+        # Drills and tests of JMA's own never reach a group (rule 2), and
+        # only VXSE53 names cities (rule 1): no query needed for them.
+        if telegram.type_code != INTENSITY_REPORT or not telegram.is_real:
+            return outcomes
+        groups = _groups_for(telegram)
+        last_rounds = last_emergency_rounds([g.id for g in groups])
+        for group in groups:
+            last_round = last_rounds.get(group.id)
+            state = GroupQuakeState(group.area_code, group_threshold(group), _last_emergency(last_round))
+            decision = decide(telegram, state, now)
+            outcomes[decision.reason.value] += 1
+            if decision.action is Action.START:
+                if not start_emergency(group, telegram, decision, now, settings):
+                    outcomes["already_started"] += 1
+            elif decision.action is Action.CORRECT:
+                post_correction(group, last_round, now)
+            elif decision.reason is Reason.SAME_EVENT:
+                _record_stronger(last_round, decision.intensity)
+    log.info(
+        "JMA %s %s event %s: %s", telegram.info_type, telegram.type_code, telegram.event_id, dict(outcomes)
+    )
+    return outcomes
+
+
+def _groups_for(telegram: Telegram) -> list[Group]:
+    if telegram.info_type == "取消":
+        started = Round.select(Round.group).where(
+            (Round.kind == "emergency") & (Round.event_id == telegram.event_id)
+        )
+        return list(Group.select().where(Group.active & Group.id.in_(started)))
+    if not telegram.cities:
+        return []
+    # One query for every affected city, on the area_code index.
+    return list(Group.select().where(Group.active & Group.area_code.in_(list(telegram.cities))))
+
+
+def last_emergency_rounds(group_ids: list[int]) -> dict[int, Round]:
+    """Each group's most recent emergency round (drills are not emergencies)."""
+    if not group_ids:
+        return {}
+    latest: dict[int, Round] = {}
+    rows = (
+        Round.select()
+        .where(Round.group.in_(group_ids) & (Round.kind == "emergency"))
+        .order_by(Round.opened_at.desc(), Round.id.desc())
+    )
+    for round_ in rows:
+        latest.setdefault(round_.group_id, round_)
+    return latest
+
+
+def _last_emergency(round_: Round | None) -> LastEmergency | None:
+    if round_ is None or not round_.event_id or not round_.intensity:
+        return None
+    return LastEmergency(round_.event_id, Intensity(round_.intensity), utc(round_.opened_at))
+
+
+def start_emergency(
+    group: Group, telegram: Telegram, decision: QuakeDecision, now: datetime, settings
+) -> bool:
+    """Close the group's open round (with its summary) and open the
+    emergency round, pushing its prompt.  False when a round for this event
+    already exists (another handler won)."""
+    headline = quake_messages.quake_headline(describe_quake(telegram, group.area_code))
+    try:
+        with db.atomic():  # a savepoint: the unique index may refuse the round
+            for open_round in Round.select(Round.id).where((Round.group == group) & (Round.status == "open")):
+                close_round(open_round.id, now)
+            open_round_now(
+                group,
+                "emergency",
+                now,
+                settings.emergency_summary_delay,
+                headline=headline,
+                event_id=telegram.event_id,
+                intensity=decision.intensity.value,
+            )
+    except IntegrityError:
+        return False
+    return True
+
+
+def post_correction(group: Group, round_: Round, now: datetime) -> None:
+    """Tell the group JMA withdrew the report behind its round; once per round."""
+    was_open = round_.status == "open"
+    try:
+        with db.atomic():
+            if was_open:
+                close_round(round_.id, now, send_summary=False)
+            add_push(
+                group,
+                quake_messages.quake_withdrawn(was_open),
+                "correction",
+                now,
+                round=round_,
+                dedup_key=f"quake-withdrawn:{round_.id}",
+            )
+    except IntegrityError:
+        pass  # already corrected (a second 取消 of the same event)
+
+
+def _record_stronger(round_: Round | None, intensity: Intensity | None) -> None:
+    """A later serial of the same event reports stronger shaking: aftershocks
+    are compared with the strongest known (domain.quake.QuakeDecision)."""
+    if round_ is None or intensity is None:
+        return
+    if intensity > Intensity(round_.intensity):
+        Round.update(intensity=intensity.value).where(Round.id == round_.id).execute()

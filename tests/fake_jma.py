@@ -1,0 +1,144 @@
+"""A local fake of JMA's XML feed server, and recent telegrams to publish.
+
+``FakeJma`` serves an Atom feed at /eqvol.xml listing what was published
+(newest first, as JMA does) with Last-Modified and If-Modified-Since (304),
+and each telegram at /data/<name>; it counts every request so a test can
+check each telegram is fetched exactly once.  Telegrams are the real copies
+in tests/fixtures/jma edited in memory (tests/jma/jma_fixtures.py), with
+their times moved next to the bot's (demo) clock.
+"""
+
+from __future__ import annotations
+
+import re
+import threading
+import time
+from collections import Counter
+from datetime import UTC, datetime, timedelta
+from email.utils import format_datetime, parsedate_to_datetime
+from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
+
+from domain.jma import JST
+from domain.jma_feed import FeedEntry, render_feed
+from tests.jma.jma_fixtures import AICHI, edit_telegram
+
+# The real VXSE53 of 2021-02-18 03:58 (愛知県西部): 豊田市 and 東海市 felt 震度3.
+TOYOTA = "2321100"
+TOKAI = "2322200"
+ATSUGI = "1421200"  # not in that telegram
+
+
+def recent_telegram(
+    origin: datetime,
+    *,
+    event_id: str = "20990101000000",
+    info_type: str | None = None,
+    status: str | None = None,
+    city_max_int: dict[str, str] | None = None,
+    serial: int | None = None,
+) -> bytes:
+    """The Aichi telegram as if the quake happened at ``origin`` (aware)."""
+    jst = origin.astimezone(JST).replace(microsecond=0)
+    body = edit_telegram(
+        AICHI,
+        event_id=event_id,
+        info_type=info_type,
+        status=status,
+        origin_time=jst.isoformat(),
+        city_max_int=city_max_int,
+    ).decode("utf-8")
+    reported = (jst + timedelta(minutes=5)).isoformat()
+    body = re.sub(r"<ReportDateTime>[^<]*</ReportDateTime>", f"<ReportDateTime>{reported}</ReportDateTime>", body)
+    if serial is not None:
+        body = re.sub(r"<Serial>[^<]*</Serial>", f"<Serial>{serial}</Serial>", body, count=1)
+    return body.encode("utf-8")
+
+
+BILLION_LAUGHS = b"""<?xml version="1.0"?>
+<!DOCTYPE lolz [<!ENTITY lol "lol"><!ENTITY lol2 "&lol;&lol;&lol;&lol;&lol;&lol;&lol;&lol;&lol;&lol;">
+<!ENTITY lol3 "&lol2;&lol2;&lol2;&lol2;&lol2;&lol2;&lol2;&lol2;&lol2;&lol2;">]>
+<Report><Control><Title>&lol3;</Title></Control></Report>"""
+
+
+class FakeJma:
+    """Serves on 127.0.0.1; ``publish`` adds a telegram to the feed."""
+
+    def __init__(self):
+        self.entries: list[FeedEntry] = []  # newest first
+        self.bodies: dict[str, bytes] = {}
+        self.hits: Counter = Counter()  # path -> requests
+        self.feed_answers: list[int] = []  # status of every feed request
+        self.last_modified = datetime(2000, 1, 1, tzinfo=UTC)
+        self.delays: dict[str, float] = {}  # path -> seconds to wait before answering
+        self._lock = threading.Lock()
+        fake = self
+
+        class Handler(BaseHTTPRequestHandler):
+            def do_GET(self):
+                fake._serve(self)
+
+            def log_message(self, *args):
+                pass
+
+        self.server = ThreadingHTTPServer(("127.0.0.1", 0), Handler)
+        self.url = f"http://127.0.0.1:{self.server.server_address[1]}"
+        self.feed_url = f"{self.url}/eqvol.xml"
+        self.thread = threading.Thread(
+            target=self.server.serve_forever, kwargs={"poll_interval": 0.05}, daemon=True
+        )
+        self.thread.start()
+
+    def close(self) -> None:
+        self.server.shutdown()
+        self.server.server_close()
+
+    def publish(self, name: str, body: bytes, *, link: str | None = None, title: str = "震源・震度に関する情報"):
+        """List ``body`` in the feed as /data/<name> (or at ``link``)."""
+        with self._lock:
+            # Last-Modified has one-second resolution: make each change count.
+            self.last_modified = max(
+                datetime.now(UTC).replace(microsecond=0), self.last_modified + timedelta(seconds=1)
+            )
+            path = f"/data/{name}"
+            self.bodies[path] = body
+            entry = FeedEntry(
+                id=f"urn:uuid:fake-{name}",
+                title=title,
+                updated=self.last_modified,
+                link=link or f"{self.url}{path}",
+            )
+            self.entries.insert(0, entry)
+            return entry
+
+    def telegram_hits(self, name: str) -> int:
+        return self.hits[f"/data/{name}"]
+
+    def _serve(self, handler: BaseHTTPRequestHandler) -> None:
+        if handler.path in self.delays:
+            time.sleep(self.delays[handler.path])
+        with self._lock:
+            self.hits[handler.path] += 1
+            if handler.path == "/eqvol.xml":
+                status, headers, body = self._feed(handler.headers.get("If-Modified-Since"))
+                self.feed_answers.append(status)
+            elif handler.path in self.bodies:
+                status, headers, body = 200, {"Content-Type": "application/xml"}, self.bodies[handler.path]
+            else:
+                status, headers, body = 404, {}, b"not found"
+        handler.send_response(status)
+        for key, value in headers.items():
+            handler.send_header(key, value)
+        handler.send_header("Content-Length", str(len(body)))
+        handler.end_headers()
+        handler.wfile.write(body)
+
+    def _feed(self, since: str | None):
+        last_modified = format_datetime(self.last_modified, usegmt=True)
+        if since:
+            try:
+                if parsedate_to_datetime(since) >= self.last_modified:
+                    return 304, {"Last-Modified": last_modified}, b""
+            except (TypeError, ValueError):
+                pass
+        body = render_feed(self.entries, updated=self.last_modified, feed_url=self.feed_url)
+        return 200, {"Content-Type": "application/atom+xml", "Last-Modified": last_modified}, body
