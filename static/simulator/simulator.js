@@ -220,18 +220,24 @@
 
   const AVATAR_COLOURS = ["#1d4ed8", "#9d174d", "#7c2d12", "#5b21b6", "#0f766e", "#92400e", "#334155"];
 
+  function colourOf(userId) {
+    const hash = [...(userId || "")].reduce((sum, ch) => sum + ch.charCodeAt(0), 0);
+    return AVATAR_COLOURS[hash % AVATAR_COLOURS.length];
+  }
+
   function avatar(item) {
     if (item.sender === "bot") return el("span", "avatar bot", "つ");
     const node = el("span", "avatar", (item.display_name || "?").slice(0, 1));
-    const hash = [...(item.user_id || "")].reduce((sum, ch) => sum + ch.charCodeAt(0), 0);
-    node.style.background = AVATAR_COLOURS[hash % AVATAR_COLOURS.length];
+    node.style.background = colourOf(item.user_id);
     return node;
   }
 
-  function row(item) {
+  // ``previous``: the item drawn just before, to show a sender's face once per run.
+  function row(item, previous) {
     const current = actor();
     const mine = item.sender === "user" && current && item.user_id === current.value;
-    const node = el("div", `msg ${mine ? "mine" : "theirs"}`);
+    const more = previous && previous.sender === item.sender && previous.user_id === item.user_id;
+    const node = el("div", `msg ${mine ? "mine" : "theirs"}${more ? " more" : ""}`);
     node.dataset.seq = item.seq;
     node.dataset.sender = item.sender;
     const column = el("div", "col");
@@ -241,7 +247,7 @@
       const face = avatar(item);
       face.setAttribute("aria-hidden", "true");
       node.append(face);
-      column.append(el("span", "name", item.display_name));
+      column.append(el("span", more ? "visually-hidden" : "name", item.display_name));
     }
     column.append(messageNode(item.message));
     node.append(column);
@@ -263,9 +269,14 @@
   function redraw() {
     const nodes = [];
     let d = 0;
+    let previous = null;
     for (const item of items) {
-      while (d < dividers.length && dividers[d].after < item.seq) nodes.push(el("p", "divider", dividers[d++].text));
-      nodes.push(row(item));
+      while (d < dividers.length && dividers[d].after < item.seq) {
+        nodes.push(el("p", "divider", dividers[d++].text));
+        previous = null;
+      }
+      nodes.push(row(item, previous));
+      previous = item;
     }
     while (d < dividers.length) nodes.push(el("p", "divider", dividers[d++].text));
     log.replaceChildren(...nodes);
@@ -282,12 +293,15 @@
       if (!fresh.length) return;
       const follow = nearBottom();
       for (const item of fresh) {
+        const previous = log.lastElementChild && log.lastElementChild.matches(".msg") ? items.at(-1) : null;
+        log.append(row(item, previous));
         items.push(item);
-        log.append(row(item));
         lastSeq = Math.max(lastSeq, item.seq);
       }
       if (follow) log.scrollTop = log.scrollHeight;
       practice.update();
+      // A push (a summary, a scheduled check) counts towards the month's messages.
+      if (fresh.some((item) => item.via === "push")) refreshStatus();
     } catch (error) {
       // The server is restarting or gone; the next poll tries again.
     } finally {
@@ -381,7 +395,7 @@
       const status = await postJSON(config.clock_url, { advance: button.dataset.advance });
       showStatus(status);
       if (log) {
-        dividers.push({ after: lastSeq, text: `⏩ ${status.label}：${status.clock.label}` });
+        dividers.push({ after: lastSeq, text: `${status.clock.label} まで時計を進めました` });
         redraw();
       }
       tell(`時計を進めました（${status.clock.label}）。`);
@@ -480,6 +494,7 @@
 
   chooseInitialActor();
   showActor();
+  for (const input of actorInputs) input.parentElement.querySelector(".avatar").style.background = colourOf(input.value);
   for (const input of actorInputs) {
     input.addEventListener("change", () => {
       showActor();

@@ -45,7 +45,7 @@ def test_it_polls_once_a_minute_and_asks_only_for_what_changed(quake_world, fake
     assert (fake_jma.telegram_hits(AICHI), fake_jma.telegram_hits(IWATE)) == (1, 1)
     # Both were read and handled (the 2021 quakes are too old to start anything).
     assert states() == {AICHI: "handled", IWATE: "handled"}
-    assert JmaTelegram.get(JmaTelegram.link.endswith(IWATE)).event_id == "20210219181106"
+    assert JmaTelegram.get(JmaTelegram.link.endswith(IWATE)).event_id == "20210219181113"
     assert JmaFeedState.get().last_modified.endswith("GMT")
 
 
