@@ -121,15 +121,18 @@ def notice_send(
         if plan.already_sent:
             click.echo(f"already sent: {plan.already_sent} group(s) got this notice this month")
         if plan.unfinished:
-            click.echo(f"unfinished: {plan.unfinished} group(s) from an earlier run will be sent now")
+            click.echo(
+                f"unfinished: {plan.unfinished} group(s) from an earlier run will be sent now "
+                f"(cost {plan.unfinished_cost})"
+            )
         click.echo(f"new: {plan.to_write} group(s), cost {plan.cost} message(s)")
         if plan.unknown_cost:
             click.echo(f"  ({plan.unknown_cost} group(s) with an unknown member count are not in the cost)")
         limit, used, remaining, source = remaining_quota(runtime.client(), settings, now)
         click.echo(f"this month: {used} of {limit} used ({source}), {remaining} left")
-        if plan.cost > remaining and not force:
+        if plan.total_cost > remaining and not force:
             raise click.ClickException(
-                f"refused: the notice costs {plan.cost} but only {remaining} message(s) are left "
+                f"refused: the notice costs {plan.total_cost} but only {remaining} message(s) are left "
                 "this month (--force to send anyway)"
             )
         if plan.to_write == 0 and plan.unfinished == 0:

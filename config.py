@@ -84,7 +84,8 @@ class Settings:
     line_timeout: float = 10.0
     # JMA's earthquake feed, polled once a minute; "" turns polling off.  The
     # dataclass default is off so that Settings built in code (tests, benches)
-    # never reach JMA; load_settings() turns it on unless JMA_FEED_URL is "".
+    # never reach JMA; load_settings() turns it on with real LINE credentials
+    # unless JMA_FEED_URL is "".
     jma_feed_url: str = ""
     # Operator notices (flask notice send): LINE's push rate limit, and the
     # monthly limit assumed when LINE reports none (quota type "none").
@@ -149,7 +150,9 @@ def load_settings(environ: dict[str, str] | None = None) -> Settings:
         raise ConfigError(f"REDIS_URL={redis_url!r}: use redis://host:port/db")
 
     # Unlike the other settings, an empty JMA_FEED_URL means something: off.
-    jma_feed_url = env.get("JMA_FEED_URL", JMA_EQVOL_FEED_URL).strip()
+    # The local demo (the emulator, no LINE account) does not poll JMA unless
+    # asked to: every developer's machine polling it helps nobody.
+    jma_feed_url = env.get("JMA_FEED_URL", "" if emulator else JMA_EQVOL_FEED_URL).strip()
     if jma_feed_url and not re.match(r"^https?://[^/\s]+/\S*$", jma_feed_url):
         raise ConfigError(
             f"JMA_FEED_URL={jma_feed_url!r}: must be an http(s) URL of an Atom feed, or empty to turn it off"

@@ -114,7 +114,9 @@ def load(port: int, requests: int) -> dict:
     queue = multiprocessing.Queue()
     per = requests // PROCESSES
     procs = [
-        multiprocessing.Process(target=client_process, args=(port, p * per, per, CONCURRENCY // PROCESSES, queue))
+        multiprocessing.Process(
+            target=client_process, args=(port, p * per, per, CONCURRENCY // PROCESSES, queue)
+        )
         for p in range(PROCESSES)
     ]
     t0 = time.perf_counter()
@@ -200,7 +202,9 @@ def main() -> None:
             "WEB_CONCURRENCY": "2",
             "PYTHONPATH": str(ROOT),
         }
-        subprocess.run([str(ROOT / ".venv/bin/flask"), "--app", "app", "init-db"], cwd=ROOT, env=env, check=True)
+        subprocess.run(
+            [str(ROOT / ".venv/bin/flask"), "--app", "app", "init-db"], cwd=ROOT, env=env, check=True
+        )
         if env["DATABASE_URL"].startswith("postgresql"):
             from models import WebhookEvent, init_db
 
@@ -208,7 +212,10 @@ def main() -> None:
             WebhookEvent.delete().execute()
 
         figures = {}
-        for name, target in (("bare Flask", "bench.bare_app:create_app()"), ("つながり web", "app:create_app()")):
+        for name, target in (
+            ("bare Flask", "bench.bare_app:create_app()"),
+            ("つながり web", "app:create_app()"),
+        ):
             port = free_port()
             server = serve(target, env, port)
             try:

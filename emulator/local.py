@@ -14,6 +14,7 @@ over real HTTP exactly as in production::
 
 from __future__ import annotations
 
+import logging
 from pathlib import Path
 
 from flask import Flask
@@ -27,6 +28,23 @@ API_PREFIX = "/line-api"
 STATE_FILE = "line-emulator.json"
 # What the simulated group members see the bot called.
 BOT_DISPLAY_NAME = "つながり"
+
+
+class _QuietPolls(logging.Filter):
+    """Drops werkzeug's access-log lines for the page's once-a-second polls,
+    which would otherwise bury everything else ``make run`` prints."""
+
+    def filter(self, record: logging.LogRecord) -> bool:
+        line = record.getMessage()
+        timeline = '"GET /line-api/_sim/groups/' in line and "/timeline?" in line
+        status = '"GET /simulator/status ' in line
+        return not ((timeline or status) and '" 200 ' in line)
+
+
+def _quiet_polls() -> None:
+    access_log = logging.getLogger("werkzeug")
+    if not any(isinstance(f, _QuietPolls) for f in access_log.filters):
+        access_log.addFilter(_QuietPolls())
 
 
 def create_local_app(settings: Settings, base_url: str, *, state_path: str | Path | None = None) -> Flask:
@@ -61,5 +79,6 @@ def create_local_app(settings: Settings, base_url: str, *, state_path: str | Pat
     platform.bot_display_name = BOT_DISPLAY_NAME
     app.extensions["line_emulator"] = platform
     app.register_blueprint(simulator.bp)
+    _quiet_polls()
     app.wsgi_app = DispatcherMiddleware(app.wsgi_app, {API_PREFIX: create_emulator_app(platform)})
     return app

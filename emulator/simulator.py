@@ -20,17 +20,17 @@ from __future__ import annotations
 import math
 import re
 from dataclasses import dataclass
-from datetime import datetime, time, timedelta
+from datetime import UTC, datetime, time, timedelta
 from zoneinfo import ZoneInfo
 
 from flask import Blueprint, current_app, jsonify, redirect, render_template, request, url_for
 
+from emulator.local import API_PREFIX
 from emulator.platform import LinePlatform
 from jobs import clock, runtime
 
 bp = Blueprint("simulator", __name__)
 
-API_PREFIX = "/line-api"
 NAME_LIMIT = 20  # LINE display names are at most 20 characters
 MEMBER_LIMIT = 30  # plenty for a class; keeps one form post small
 GROUP_NAME_LIMIT = 50
@@ -109,7 +109,8 @@ def seconds_until_morning(now: datetime, tz: ZoneInfo) -> int:
     local = now.astimezone(tz)
     day = local.date() if local.time() < MORNING else local.date() + timedelta(days=1)
     target = datetime.combine(day, MORNING, tzinfo=tz)
-    return max(1, math.ceil((target - now).total_seconds()))
+    # In UTC: subtracting two times of the same zone ignores a DST change between them.
+    return max(1, math.ceil((target.astimezone(UTC) - now.astimezone(UTC)).total_seconds()))
 
 
 def _platform() -> LinePlatform:

@@ -153,7 +153,9 @@ def read_feed(now: datetime, feed_url: str) -> str:
             # feed again, never skips it.
             _feed_state(feed_url, status=200, error=None, last_modified=fetched.last_modified)
             return f"200 ({new} new)"
-        _feed_state(feed_url, status=fetched.status, error=None if fetched.status == 304 else "HTTP error")
+        _feed_state(
+            feed_url, status=fetched.status, error=None if fetched.status == 304 else f"HTTP {fetched.status}"
+        )
         return str(fetched.status)
     except (JmaXmlError, urllib3.exceptions.HTTPError, OSError) as exc:
         _feed_state(feed_url, status=None, error=f"{type(exc).__name__}: {exc}"[:500])
@@ -161,10 +163,15 @@ def read_feed(now: datetime, feed_url: str) -> str:
         return type(exc).__name__
 
 
-def _feed_state(feed_url: str, **fields) -> None:
-    values = {"last_status": fields["status"], "last_error": fields["error"]}
-    if fields.get("last_modified"):
-        values["last_modified"] = fields["last_modified"][:64]
+_KEEP = object()
+
+
+def _feed_state(feed_url: str, *, status: int | None, error: str | None, last_modified=_KEEP) -> None:
+    values = {"last_status": status, "last_error": error}
+    if last_modified is not _KEEP:
+        # A full answer without Last-Modified clears it: a stale date would
+        # make the next If-Modified-Since hide what changed.
+        values["last_modified"] = last_modified[:64] if last_modified else None
     JmaFeedState.update(**values).where(JmaFeedState.feed_url == feed_url).execute()
 
 

@@ -78,6 +78,11 @@ class NoticePlan:
     unknown_cost: int  # new rows whose group's member count is unknown
     already_sent: int  # rows of this notice already sent
     unfinished: int  # rows of this notice written but not sent yet (pending)
+    unfinished_cost: int = 0  # what those will cost: not in this month's usage yet
+
+    @property
+    def total_cost(self) -> int:
+        return self.cost + self.unfinished_cost
 
     @property
     def prefix(self) -> str:
@@ -92,8 +97,9 @@ def notice_prefix(digest: str) -> str:
 
 
 def _rows_of(prefix: str):
-    # LIKE with a prefix of hex digits and colons: no wildcard inside it.
-    return (Outbox.purpose == "notice") & (Outbox.dedup_key % f"{prefix}%")
+    # The prefix is hex digits and colons: no LIKE wildcard inside it, and
+    # nothing that case folding (ILIKE on PostgreSQL) could confuse.
+    return (Outbox.purpose == "notice") & Outbox.dedup_key.startswith(prefix)
 
 
 def _target_groups(org_id: int, areas: tuple[str, ...]) -> Iterator[list[tuple[int, str, int | None]]]:
@@ -150,6 +156,12 @@ def plan_notice(org_slug: str, areas: tuple[str, ...], text: str, now: datetime,
             .tuples()
         )
     )
+    unfinished_cost = (
+        Outbox.select(fn.COALESCE(fn.SUM(Group.member_count), 0))
+        .join(Group)
+        .where(_rows_of(prefix) & Outbox.state.in_(("pending", "sending")))
+        .scalar()
+    )
     return NoticePlan(
         org_id=org.id,
         org_name=org.name,
@@ -162,6 +174,7 @@ def plan_notice(org_slug: str, areas: tuple[str, ...], text: str, now: datetime,
         unknown_cost=unknown,
         already_sent=states["sent"],
         unfinished=states["pending"] + states["sending"],
+        unfinished_cost=int(unfinished_cost or 0),
     )
 
 

@@ -30,7 +30,7 @@ from jobs.jma_poll import claim_poll
 from jobs.outbox import CLAIM_LEASE
 from jobs.queue import enqueue, enqueue_many
 from jobs.rounds import close_rounds, open_routine_rounds
-from models import Group, Outbox, Round, db, naive, utc
+from models import Group, Outbox, Round, WebhookEvent, db, naive, utc
 
 log = logging.getLogger(__name__)
 
@@ -54,7 +54,26 @@ def sweep(now: datetime) -> dict:
     }
     counts["outbox"] = enqueue_outbox(now, conn)
     counts["jma"] = enqueue_jma_poll(now, settings, conn)
+    counts["pruned"] = prune_events(now)
     return counts
+
+
+# Long enough to drop any redelivery of an event (LINE stops redelivering
+# well within a day); after that the row has no use.
+EVENT_RETENTION = timedelta(days=7)
+
+
+def prune_events(now: datetime) -> int:
+    """Forget processed webhook events older than EVENT_RETENTION (their
+    bodies were already cleared when they were processed)."""
+    return (
+        WebhookEvent.delete()
+        .where(
+            WebhookEvent.processed_at.is_null(False)
+            & (WebhookEvent.processed_at < naive(now - EVENT_RETENTION))
+        )
+        .execute()
+    )
 
 
 def enqueue_jma_poll(now: datetime, settings, conn) -> int:

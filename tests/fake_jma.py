@@ -48,7 +48,9 @@ def recent_telegram(
         city_max_int=city_max_int,
     ).decode("utf-8")
     reported = (jst + timedelta(minutes=5)).isoformat()
-    body = re.sub(r"<ReportDateTime>[^<]*</ReportDateTime>", f"<ReportDateTime>{reported}</ReportDateTime>", body)
+    body = re.sub(
+        r"<ReportDateTime>[^<]*</ReportDateTime>", f"<ReportDateTime>{reported}</ReportDateTime>", body
+    )
     if serial is not None:
         body = re.sub(r"<Serial>[^<]*</Serial>", f"<Serial>{serial}</Serial>", body, count=1)
     return body.encode("utf-8")
@@ -92,7 +94,9 @@ class FakeJma:
         self.server.shutdown()
         self.server.server_close()
 
-    def publish(self, name: str, body: bytes, *, link: str | None = None, title: str = "震源・震度に関する情報"):
+    def publish(
+        self, name: str, body: bytes, *, link: str | None = None, title: str = "震源・震度に関する情報"
+    ):
         """List ``body`` in the feed as /data/<name> (or at ``link``)."""
         with self._lock:
             # Last-Modified has one-second resolution: make each change count.

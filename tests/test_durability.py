@@ -268,3 +268,12 @@ def test_it_skips_a_routine_round_while_one_is_open(world):
     assert naive(clock.now()) < Round.get().summary_due_at or Round.get().status == "closed"
     assert len(world.prompts(group_id)) == 1
     assert JIRO and ICHIRO
+
+
+def test_it_forgets_message_text_once_processed_and_old_events_later(world):
+    group_id = world.group(HANAKO, ICHIRO)
+    world.say(group_id, ICHIRO, "今日は病院に行きます")  # ordinary chatter
+    assert all(e.payload == "{}" for e in WebhookEvent.select())  # no message text kept
+    world.advance(8 * 24 * 3600)
+    world.tick()
+    assert WebhookEvent.select().count() == 0

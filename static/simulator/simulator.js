@@ -220,9 +220,11 @@
 
   const AVATAR_COLOURS = ["#1d4ed8", "#9d174d", "#7c2d12", "#5b21b6", "#0f766e", "#92400e", "#334155"];
 
+  // Members get colours in the order they are listed, so neighbours differ.
   function colourOf(userId) {
-    const hash = [...(userId || "")].reduce((sum, ch) => sum + ch.charCodeAt(0), 0);
-    return AVATAR_COLOURS[hash % AVATAR_COLOURS.length];
+    let index = actorInputs.findIndex((input) => input.value === userId);
+    if (index < 0) index = [...(userId || "")].reduce((sum, ch) => sum + ch.charCodeAt(0), 0);
+    return AVATAR_COLOURS[index % AVATAR_COLOURS.length];
   }
 
   function avatar(item) {
@@ -258,7 +260,10 @@
 
   const log = $("#messages");
   const items = [];
-  const dividers = []; // {after: seq, text}: clock moves, drawn between messages
+  // Clock moves, drawn between messages: {after: seq, text}.  Kept in the
+  // browser so that a reload still shows where the time jumped.
+  const dividersKey = `tsunagari-sim-dividers:${GROUP}`;
+  const dividers = JSON.parse(localStorage.getItem(dividersKey) || "[]");
   let lastSeq = 0;
   let polling = false;
 
@@ -291,14 +296,18 @@
       if (!response.ok) return;
       const fresh = (await response.json()).items;
       if (!fresh.length) return;
+      const first = lastSeq === 0;
       const follow = nearBottom();
       for (const item of fresh) {
-        const previous = log.lastElementChild && log.lastElementChild.matches(".msg") ? items.at(-1) : null;
-        log.append(row(item, previous));
+        if (!first) {
+          const previous = log.lastElementChild && log.lastElementChild.matches(".msg") ? items.at(-1) : null;
+          log.append(row(item, previous));
+        }
         items.push(item);
         lastSeq = Math.max(lastSeq, item.seq);
       }
-      if (follow) log.scrollTop = log.scrollHeight;
+      if (first) redraw(); // the whole history, with any clock dividers
+      else if (follow) log.scrollTop = log.scrollHeight;
       practice.update();
       // A push (a summary, a scheduled check) counts towards the month's messages.
       if (fresh.some((item) => item.via === "push")) refreshStatus();
@@ -331,7 +340,7 @@
         });
       } else if (action.type === "message") {
         await postJSON(`${config.api}/_sim/groups/${GROUP}/text`, { user_id: current.value, text: action.text });
-      } else if (action.type === "uri") {
+      } else if (action.type === "uri" && /^(https?|tel):/.test(action.uri)) {
         window.open(action.uri, "_blank", "noopener");
         return;
       } else {
@@ -396,6 +405,7 @@
       showStatus(status);
       if (log) {
         dividers.push({ after: lastSeq, text: `${status.clock.label} まで時計を進めました` });
+        localStorage.setItem(dividersKey, JSON.stringify(dividers));
         redraw();
       }
       tell(`時計を進めました（${status.clock.label}）。`);
@@ -432,6 +442,11 @@
     const botSaid = (pattern, from = 0) =>
       items.slice(from).find((item) => item.sender === "bot" && pattern.test(textOf(item.message)));
     const lastPrompt = () => items.map(isPrompt).lastIndexOf(true);
+    const escape = (text) => text.replace(/[.*+?^${}()|[\]\\]/g, "\\$&");
+    const notJoined = () =>
+      actorInputs
+        .map((input) => input.dataset.name)
+        .filter((name) => !botSaid(new RegExp(`${escape(name)}さん(、参加ありがとう|は参加済み)`)));
     const summary = () => {
       const prompt = lastPrompt();
       return prompt < 0 ? null : botSaid(/無事がまだ確認できていません|全員の無事が確認できました/, prompt);
@@ -440,7 +455,7 @@
     // In order; the first step not done is the one to do next.
     const steps = {
       group: () => Boolean(GROUP),
-      join: () => Boolean(botSaid(/参加ありがとうございます|参加済み/)),
+      join: () => actorInputs.length > 0 && notJoined().length === 0,
       check: () => lastPrompt() >= 0,
       ok: () => Boolean(botSaid(/確認しました/, lastPrompt())) || Boolean(summary()),
       advance: () => Boolean(summary()),
@@ -467,6 +482,10 @@
         const li = panel.querySelector(`li[data-step="${current}"]`);
         const needsLeader = current === "check" && !botSaid(/リーダーになりました|すでにリーダーです|リーダーにしました/);
         next = needsLeader ? li.dataset.nextLeader : li.dataset.next;
+        const waiting = notJoined();
+        if (current === "join" && waiting.length < actorInputs.length) {
+          next += `（まだの人：${waiting.map((name) => `${name}さん`).join("、")}）`;
+        }
       }
       const line = $("#practice-next");
       if (line.textContent !== next) line.textContent = next;

@@ -196,6 +196,12 @@ def test_it_leaves_the_rows_of_a_sender_that_died_to_the_sweep(make_world):
     groups = org_groups(world, org, 4)
     plan = plan_notice("midori", (), TEXT, clock.now(), world.settings.tz)
     assert write_notice(plan, clock.now()) == 4  # ... and the process is killed here
+    again = plan_notice("midori", (), TEXT, clock.now(), world.settings.tz)
+    assert (again.to_write, again.unfinished, again.total_cost) == (
+        0,
+        4,
+        8,
+    )  # still counted against the quota
     world.tick()
     assert pushes_per_group(world, groups) == [0] * 4  # still leased to the dead sender
     world.advance(61)

@@ -134,7 +134,9 @@ def test_it_corrects_a_round_when_jma_withdraws_the_report(quake_world, fake_jma
     publish(world, fake_jma, "5+", info_type="取消")
     correction = world.bot_items(toyota)[-1]
     assert correction["via"] == "push"
-    assert correction["message"]["text"].startswith("【訂正】先ほどお送りした地震のお知らせは、気象庁が取り消しました。")
+    assert correction["message"]["text"].startswith(
+        "【訂正】先ほどお送りした地震のお知らせは、気象庁が取り消しました。"
+    )
     assert "無事の確認はここで終わりにします" in correction["message"]["text"]
     assert Round.get(Round.kind == "emergency").status == "closed"
     assert world.bot_texts(tokai) == tokai_before  # it started nothing there

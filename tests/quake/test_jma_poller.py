@@ -142,7 +142,9 @@ def test_it_records_a_missing_or_slow_telegram_without_failing_the_poll(quake_wo
     fake_jma.publish(slow, read_fixture(AICHI))
     fake_jma.delays[f"/data/{slow}"] = 1.0
     # Every call has a timeout; make it short for the test.
-    monkeypatch.setattr(jma_poll, "_pool", urllib3.PoolManager(retries=False, timeout=urllib3.Timeout(0.2, 0.2)))
+    monkeypatch.setattr(
+        jma_poll, "_pool", urllib3.PoolManager(retries=False, timeout=urllib3.Timeout(0.2, 0.2))
+    )
     quake_world.tick()
     missing_row = JmaTelegram.get(JmaTelegram.link.endswith(missing))
     slow_row = JmaTelegram.get(JmaTelegram.link.endswith(slow))
@@ -151,8 +153,10 @@ def test_it_records_a_missing_or_slow_telegram_without_failing_the_poll(quake_wo
 
 
 def test_it_does_not_poll_when_the_feed_is_turned_off(world):
-    assert load_settings({"JMA_FEED_URL": ""}).jma_feed_url == ""
-    assert load_settings({}).jma_feed_url == "https://www.data.jma.go.jp/developer/xml/feed/eqvol.xml"
+    line = {"LINE_CHANNEL_SECRET": "s", "LINE_CHANNEL_ACCESS_TOKEN": "t"}
+    assert load_settings(line).jma_feed_url == "https://www.data.jma.go.jp/developer/xml/feed/eqvol.xml"
+    assert load_settings({**line, "JMA_FEED_URL": ""}).jma_feed_url == ""
+    assert load_settings({}).jma_feed_url == ""  # the local demo does not poll JMA
     counts = world.tick()
     assert counts["jma"] == 0 and JmaFeedState.select().count() == 0
 

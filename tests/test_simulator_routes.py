@@ -1,0 +1,292 @@
+"""The simulator's routes through Flask's test client: the page and its
+labels, the forms, the demo clock, the plans, and state across restarts."""
+
+from __future__ import annotations
+
+from datetime import UTC, datetime
+from html.parser import HTMLParser
+from zoneinfo import ZoneInfo
+
+import pytest
+
+from config import Settings
+from emulator.local import create_local_app
+from emulator.simulator import format_offset, plan_rows, seconds_until_morning
+from models import connected, create_schema
+
+# Nothing listens here: webhooks to the bot fail fast and are only recorded,
+# which is all these tests need (the browser tests run the real loop).
+BASE = "http://127.0.0.1:9"
+TOKYO = ZoneInfo("Asia/Tokyo")
+
+
+@pytest.fixture
+def make_app(tmp_path):
+    def make(**changes):
+        settings = Settings(
+            emulator=True,
+            demo_clock=True,
+            redis_url=None,
+            database_url=f"sqlite:///{tmp_path / 'tsunagari.sqlite3'}",
+            line_api_base_url=BASE + "/line-api",
+            line_timeout=1.0,
+        ).with_(**changes)
+        app = create_local_app(settings, BASE, state_path=tmp_path / "line-emulator.json")
+        create_schema()
+        return app
+
+    return make
+
+
+@pytest.fixture
+def app(make_app):
+    return make_app()
+
+
+@pytest.fixture
+def client(app):
+    return app.test_client()
+
+
+def create_group(client, members="佐藤花子\n鈴木一郎\n田中次郎", name="みどり町内会"):
+    response = client.post("/simulator/groups", data={"name": name, "members": members})
+    assert response.status_code == 303
+    return response.headers["Location"]
+
+
+class Controls(HTMLParser):
+    """Collects form controls and the labels that name them."""
+
+    def __init__(self):
+        super().__init__()
+        self.controls: list[dict] = []
+        self.label_for: set[str] = set()
+        self.open_labels = 0
+        self.button: dict | None = None
+        self.summary: dict | None = None
+        self.html_lang = None
+        self.viewport = None
+
+    def handle_starttag(self, tag, attrs):
+        a = dict(attrs)
+        if tag == "html":
+            self.html_lang = a.get("lang")
+        elif tag == "meta" and a.get("name") == "viewport":
+            self.viewport = a.get("content")
+        elif tag == "label":
+            self.open_labels += 1
+            if "for" in a:
+                self.label_for.add(a["for"])
+        elif tag in ("input", "select", "textarea") and a.get("type") != "hidden":
+            self.controls.append({"tag": tag, **a, "in_label": self.open_labels > 0})
+        elif tag in ("button", "summary"):
+            control = {"tag": tag, **a, "text": ""}
+            self.controls.append(control)
+            self.button = control
+
+    def handle_endtag(self, tag):
+        if tag == "label":
+            self.open_labels -= 1
+        elif tag in ("button", "summary"):
+            self.button = None
+
+    def handle_data(self, data):
+        if self.button is not None:
+            self.button["text"] += data.strip()
+
+    def unlabelled(self) -> list[dict]:
+        return [
+            c
+            for c in self.controls
+            if not (
+                c.get("aria-label") or c.get("text") or c.get("in_label") or c.get("id") in self.label_for
+            )
+        ]
+
+
+def parse(html: str) -> Controls:
+    parser = Controls()
+    parser.feed(html)
+    return parser
+
+
+def test_it_serves_a_japanese_page_for_phones_before_any_group(client):
+    response = client.get("/")
+    assert response.status_code == 200
+    page = parse(response.get_data(as_text=True))
+    assert page.html_lang == "ja"
+    assert page.viewport.startswith("width=device-width")
+    html = response.get_data(as_text=True)
+    assert "はじめましょう" in html and "グループを作る" in html
+    assert page.unlabelled() == []
+
+
+def test_it_labels_every_control_of_a_group_page(client):
+    html = client.get(create_group(client)).get_data(as_text=True)
+    page = parse(html)
+    assert page.unlabelled() == []
+    tags = [c["tag"] for c in page.controls]
+    assert tags.count("input") >= 5  # three people, the message box, a new member...
+    assert "<legend>いま操作している人</legend>" in html
+    assert html.count('type="radio" name="actor"') == 3
+    assert 'src="/static/simulator/simulator.js"' in html and "cdn" not in html.lower()
+
+
+def test_it_creates_a_group_with_its_members_then_invites_the_bot(app, client):
+    location = create_group(client, members="佐藤花子、鈴木一郎\n\n佐藤花子\n田中次郎")
+    platform = app.extensions["line_emulator"]
+    [group] = platform.groups()
+    assert group["bot_in_group"] and group["name"] == "みどり町内会"
+    assert [m["display_name"] for m in platform.members(group["group_id"])] == [
+        "佐藤花子",
+        "鈴木一郎",
+        "田中次郎",
+    ]
+    # One join event, after the members: the bot greets the whole group once.
+    assert [e["type"] for e in platform.delivered_events()] == ["join"]
+    hanako = platform.members(group["group_id"])[0]["user_id"]
+    assert location == f"/?group={group['group_id']}&as={hanako}"
+    assert f'value="{hanako}" data-name="佐藤花子" checked' in client.get(location).get_data(as_text=True)
+
+
+def test_it_adds_a_member_and_refuses_bad_names(app, client):
+    create_group(client, members="佐藤花子")
+    platform = app.extensions["line_emulator"]
+    group_id = platform.groups()[0]["group_id"]
+    response = client.post(f"/simulator/groups/{group_id}/members", data={"name": " 山田一子 "})
+    assert response.status_code == 303
+    assert [m["display_name"] for m in platform.members(group_id)] == ["佐藤花子", "山田一子"]
+    assert platform.delivered_events()[-1]["type"] == "memberJoined"
+
+    again = client.post(f"/simulator/groups/{group_id}/members", data={"name": "山田一子"})
+    assert again.status_code == 400 and "すでにこのグループにいます" in again.get_data(as_text=True)
+    long = client.post(f"/simulator/groups/{group_id}/members", data={"name": "あ" * 21})
+    assert long.status_code == 400 and "20文字まで" in long.get_data(as_text=True)
+    assert client.post("/simulator/groups/Cnope/members", data={"name": "誰か"}).status_code == 404
+    assert len(platform.members(group_id)) == 2
+
+
+def test_it_is_the_same_person_in_two_groups(app, client):
+    create_group(client, members="佐藤花子", name="みどり町内会")
+    create_group(client, members="佐藤花子", name="あおば会")
+    platform = app.extensions["line_emulator"]
+    assert [u["display_name"] for u in platform.users()] == ["佐藤花子"]
+    assert [g["name"] for g in platform.groups()] == ["みどり町内会", "あおば会"]
+
+
+def test_it_refuses_the_clock_without_demo_clock(make_app):
+    app = make_app(demo_clock=False)
+    client = app.test_client()
+    response = client.post("/simulator/clock", json={"advance": "23h"})
+    assert response.status_code == 403
+    assert "DEMO_CLOCK" in response.get_json()["error"]
+    html = client.get("/").get_data(as_text=True)
+    assert 'data-advance="23h"' not in html and "DEMO_CLOCK=1" in html
+
+
+def test_it_moves_the_clock_and_sweeps(client):
+    from jobs import clock
+
+    before = client.get("/simulator/status").get_json()
+    assert before["clock"]["ahead"] == "" and before["clock"]["demo_clock"] is True
+
+    response = client.post("/simulator/clock", json={"advance": "23h"})
+    assert response.status_code == 200
+    body = response.get_json()
+    assert body["advanced"] == 23 * 3600 and body["label"] == "23時間進める"
+    assert body["clock"]["ahead"] == "23時間"
+    assert set(body["sweep"]) >= {"rounds", "summaries", "outbox"}
+    with connected():
+        assert clock.offset().total_seconds() == 23 * 3600
+
+    morning = client.post("/simulator/clock", json={"advance": "next-morning"}).get_json()
+    local = datetime.fromisoformat(morning["clock"]["now"]).astimezone(TOKYO)
+    assert (local.hour, local.minute) == (9, 0)
+    assert client.post("/simulator/clock", json={"advance": "-5h"}).status_code == 400
+    assert client.post("/simulator/clock", data={"advance": "23h"}).status_code == 400  # JSON only
+
+
+def test_it_keeps_the_emulator_state_across_restarts(make_app):
+    first = make_app()
+    location = create_group(first.test_client())
+    platform = first.extensions["line_emulator"]
+    [group] = platform.groups()
+    hanako = platform.members(group["group_id"])[0]["user_id"]
+    platform.send_text(group["group_id"], hanako, "こんにちは")
+
+    second = make_app()  # as after Ctrl-C and `make run` again
+    restored = second.extensions["line_emulator"]
+    assert restored is not platform
+    assert restored.groups() == platform.groups()
+    assert restored.members(group["group_id"]) == platform.members(group["group_id"])
+    assert [i["message"] for i in restored.timeline(group["group_id"])] == [
+        i["message"] for i in platform.timeline(group["group_id"])
+    ]
+    html = second.test_client().get(location).get_data(as_text=True)
+    assert "みどり町内会" in html and "佐藤花子" in html
+
+
+def test_it_mounts_the_emulator_and_keeps_healthz(client):
+    health = client.get("/healthz")
+    assert health.status_code == 200 and health.get_json()["status"] == "ok"
+    assert client.get("/line-api/_sim/groups").get_json() == {"groups": []}
+    # The LINE API itself still wants the bot's token.
+    assert client.get("/line-api/v2/bot/info").status_code == 401
+    assert client.get("/static/simulator/simulator.css").status_code == 200
+
+
+def test_it_is_only_for_the_emulator(tmp_path):
+    settings = Settings(database_url=f"sqlite:///{tmp_path / 'x.sqlite3'}", emulator=False)
+    with pytest.raises(ValueError, match="emulator"):
+        create_local_app(settings, BASE)
+
+
+@pytest.mark.parametrize(
+    "total, verdicts",
+    [
+        (0, [True, True, True]),
+        (200, [True, True, True]),
+        (201, [False, True, True]),
+        (31_000, [False, False, False]),
+    ],
+)
+def test_it_measures_the_month_against_line_plans(total, verdicts):
+    rows = plan_rows(total)
+    assert [r["name"] for r in rows] == ["コミュニケーションプラン", "ライトプラン", "スタンダードプラン"]
+    assert [r["fits"] for r in rows] == verdicts
+
+
+def test_it_prices_messages_beyond_the_standard_plan():
+    free, light, standard = plan_rows(31_000)
+    assert free["verdict"] == "超えています（200通を超えると送れません）"
+    assert standard["verdict"] == "超えています（合計 約18,000円）"  # 15,000 + 1,000 x 3
+    assert plan_rows(150)[0]["verdict"] == "収まります（あと50通）"
+
+
+@pytest.mark.parametrize(
+    "local, hours",
+    [
+        ((8, 0), 1),
+        ((9, 0), 24),
+        ((23, 30), 9.5),
+        ((0, 0), 9),
+    ],
+)
+def test_it_finds_the_next_morning(local, hours):
+    now = datetime(2026, 6, 1, *local, tzinfo=TOKYO).astimezone(UTC)
+    assert seconds_until_morning(now, TOKYO) == hours * 3600
+
+
+def test_it_finds_the_next_morning_across_a_clock_change():
+    new_york = ZoneInfo("America/New_York")
+    # 2026-03-08: clocks go forward at 2:00, so that night is 23 hours long.
+    now = datetime(2026, 3, 7, 9, 0, tzinfo=new_york)
+    assert seconds_until_morning(now, new_york) == 23 * 3600
+
+
+def test_it_says_how_far_the_clock_is_ahead():
+    from datetime import timedelta
+
+    assert format_offset(timedelta(0)) == ""
+    assert format_offset(timedelta(hours=23)) == "23時間"
+    assert format_offset(timedelta(days=1, hours=23, minutes=5)) == "1日と23時間と5分"
