@@ -16,6 +16,7 @@ Run:  .venv/bin/python bench/notice_fanout.py [GROUPS] [RATE]
 from __future__ import annotations
 
 import multiprocessing
+import shutil
 import sys
 import tempfile
 import time
@@ -156,6 +157,8 @@ def main(groups: int = 2000, rate: float = 200.0) -> None:
     parent.send(None)
     emulator.join(timeout=10)
     client.close()
+    db.close()
+    shutil.rmtree(workdir, ignore_errors=True)
 
     timed, small, big = results["timed"], results["mem500"], results["mem2000"]
     allowed = groups / rate

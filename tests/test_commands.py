@@ -95,7 +95,9 @@ def test_it_refuses_to_appoint_someone_unknown(world):
     assert group_state() == before
 
 
-@pytest.mark.parametrize("command", ["/設定 毎日 9:00", "/確認", "/停止", "/再開", "/お知らせ こんにちは", "/リーダー 田中次郎"])
+@pytest.mark.parametrize(
+    "command", ["/設定 毎日 9:00", "/確認", "/停止", "/再開", "/お知らせ こんにちは", "/リーダー 田中次郎"]
+)
 def test_it_politely_refuses_leader_commands_from_members(world, command):
     group_id = setup_group(world)
     before = group_state()
