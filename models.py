@@ -14,6 +14,7 @@ from __future__ import annotations
 
 import uuid
 from contextlib import contextmanager
+from pathlib import Path
 from datetime import UTC, datetime
 
 from peewee import (
@@ -277,8 +278,6 @@ def init_db(url: str):
     if url.startswith("sqlite:"):
         path = url[len("sqlite:///") :]
         if path and path != ":memory:":
-            from pathlib import Path
-
             Path(path).parent.mkdir(parents=True, exist_ok=True)
         import sqlite3
 
@@ -308,7 +307,16 @@ def connected():
             db.close()
 
 
-def create_schema() -> None:
-    """Create missing tables and indexes; safe to run any number of times."""
+MIGRATIONS_DIR = Path(__file__).resolve().parent / "migrations"
+
+
+def create_schema() -> list[str]:
+    """Create or migrate the schema: apply the migrations in migrations/
+    that this database has not had yet (peewee's runner records them in
+    ``schema_migration``).  Safe to run any number of times; returns the
+    names applied now.  To change the schema, edit models.py and run
+    ``python -m playhouse.migrations <DATABASE_URL> generate models:ALL_MODELS NAME``."""
+    from playhouse.migrations import Runner
+
     with connected():
-        db.create_tables(ALL_MODELS, safe=True)
+        return Runner(db.obj, str(MIGRATIONS_DIR)).up() or []

@@ -117,10 +117,10 @@ def callback():
         }
         for e in events
     ]
-    with db.atomic():
-        # A duplicate webhookEventId (a redelivery) is dropped by the unique
-        # index; RETURNING says how many were new.
-        new = list(db.execute_sql(_insert_sql(len(rows), db.param), _params(rows)))
+    # One statement, so atomic on its own and committed by itself (no
+    # BEGIN/COMMIT round trips).  A duplicate webhookEventId (a redelivery)
+    # is dropped by the unique index; RETURNING says how many were new.
+    new = list(db.execute_sql(_insert_sql(len(rows), db.param), _params(rows)))
     # Stored and committed: from here on the event cannot be lost.
     if new:
         wake_dispatcher()
