@@ -14,8 +14,8 @@ from __future__ import annotations
 
 import uuid
 from contextlib import contextmanager
-from pathlib import Path
 from datetime import UTC, datetime
+from pathlib import Path
 
 from peewee import (
     BooleanField,

@@ -5,20 +5,23 @@ migrations of their own, made with ``generate``)."""
 # ruff: noqa: F403, F405
 from peewee import *
 
+
 def up(migrator, db):
     class Organisation(Model):
         name = CharField(max_length=200)
-        kind = CharField(max_length=40, default='association')
+        kind = CharField(max_length=40, default="association")
         slug = CharField(unique=True, max_length=80)
         created_at = DateTimeField()
+
         class Meta:
             database = db
-            table_name = 'organisation'
+            table_name = "organisation"
+
     db.create_tables([Organisation])
 
     class Group(Model):
         line_group_id = CharField(unique=True, max_length=64)
-        organisation = ForeignKeyField(Organisation, null=True, on_delete='SET NULL')
+        organisation = ForeignKeyField(Organisation, null=True, on_delete="SET NULL")
         active = BooleanField(default=True)
         joined_at = DateTimeField()
         left_at = DateTimeField(null=True)
@@ -27,67 +30,79 @@ def up(migrator, db):
         paused = BooleanField(default=False)
         next_round_at = DateTimeField(index=True, null=True)
         area_code = CharField(index=True, null=True, max_length=7)
-        quake_threshold = CharField(max_length=4, default='5-')
+        quake_threshold = CharField(max_length=4, default="5-")
+
         class Meta:
             database = db
-            table_name = 'group'
+            table_name = "group"
+
     db.create_tables([Group])
 
     class Round(Model):
-        group = ForeignKeyField(Group, on_delete='CASCADE')
-        kind = CharField(max_length=16, default='routine')
-        status = CharField(index=True, max_length=10, default='open')
+        group = ForeignKeyField(Group, on_delete="CASCADE")
+        kind = CharField(max_length=16, default="routine")
+        status = CharField(index=True, max_length=10, default="open")
         opened_at = DateTimeField()
         summary_due_at = DateTimeField(index=True)
         closed_at = DateTimeField(null=True)
         event_id = CharField(index=True, null=True, max_length=40)
         intensity = CharField(null=True, max_length=4)
         title = TextField(null=True)
+
         class Meta:
             database = db
-            table_name = 'round'
-            indexes = ((('group', 'event_id'), True),)
+            table_name = "round"
+            indexes = ((("group", "event_id"), True),)
+
     db.create_tables([Round])
 
     class Person(Model):
         line_user_id = CharField(unique=True, max_length=64)
-        display_name = CharField(max_length=100, default='')
+        display_name = CharField(max_length=100, default="")
         created_at = DateTimeField()
+
         class Meta:
             database = db
-            table_name = 'person'
+            table_name = "person"
+
     db.create_tables([Person])
 
     class Member(Model):
-        group = ForeignKeyField(Group, on_delete='CASCADE')
-        person = ForeignKeyField(Person, on_delete='CASCADE')
+        group = ForeignKeyField(Group, on_delete="CASCADE")
+        person = ForeignKeyField(Person, on_delete="CASCADE")
         nickname = CharField(null=True, max_length=40)
         is_leader = BooleanField(default=False)
         active = BooleanField(default=True)
         registered_at = DateTimeField()
         left_at = DateTimeField(null=True)
+
         class Meta:
             database = db
-            table_name = 'member'
-            indexes = ((('group', 'person'), True),)
+            table_name = "member"
+            indexes = ((("group", "person"), True),)
+
     db.create_tables([Member])
 
     class Answer(Model):
-        round = ForeignKeyField(Round, on_delete='CASCADE')
-        member = ForeignKeyField(Member, on_delete='CASCADE')
-        kind = CharField(max_length=8, default='ok')
+        round = ForeignKeyField(Round, on_delete="CASCADE")
+        member = ForeignKeyField(Member, on_delete="CASCADE")
+        kind = CharField(max_length=8, default="ok")
         answered_at = DateTimeField()
+
         class Meta:
             database = db
-            table_name = 'answer'
-            indexes = ((('round', 'member'), True),)
+            table_name = "answer"
+            indexes = ((("round", "member"), True),)
+
     db.create_tables([Answer])
 
     class DemoClock(Model):
         offset_seconds = IntegerField(default=0)
+
         class Meta:
             database = db
-            table_name = 'democlock'
+            table_name = "democlock"
+
     db.create_tables([DemoClock])
 
     class JmaFeedState(Model):
@@ -96,9 +111,11 @@ def up(migrator, db):
         last_modified = CharField(null=True, max_length=64)
         last_status = IntegerField(null=True)
         last_error = TextField(null=True)
+
         class Meta:
             database = db
-            table_name = 'jmafeedstate'
+            table_name = "jmafeedstate"
+
     db.create_tables([JmaFeedState])
 
     class JmaTelegram(Model):
@@ -106,7 +123,7 @@ def up(migrator, db):
         link = TextField()
         type_code = CharField(null=True, max_length=8)
         entry_updated = DateTimeField()
-        state = CharField(index=True, max_length=10, default='new')
+        state = CharField(index=True, max_length=10, default="new")
         created_at = DateTimeField()
         claimed_at = DateTimeField(null=True)
         attempts = IntegerField(default=0)
@@ -124,21 +141,23 @@ def up(migrator, db):
         magnitude = FloatField(null=True)
         max_intensity = CharField(null=True, max_length=4)
         cities = TextField(null=True)
+
         class Meta:
             database = db
-            table_name = 'jmatelegram'
+            table_name = "jmatelegram"
+
     db.create_tables([JmaTelegram])
 
     class Outbox(Model):
         kind = CharField(max_length=8)
         purpose = CharField(max_length=24)
-        group = ForeignKeyField(Group, null=True, on_delete='CASCADE')
-        round = ForeignKeyField(Round, null=True, on_delete='SET NULL')
+        group = ForeignKeyField(Group, null=True, on_delete="CASCADE")
+        round = ForeignKeyField(Round, null=True, on_delete="SET NULL")
         to = CharField(null=True, max_length=64)
         reply_token = CharField(null=True, max_length=256)
         messages = TextField()
         retry_key = CharField(unique=True, null=True, max_length=36)
-        state = CharField(index=True, max_length=10, default='pending')
+        state = CharField(index=True, max_length=10, default="pending")
         created_at = DateTimeField()
         not_before = DateTimeField(index=True)
         expires_at = DateTimeField()
@@ -151,9 +170,11 @@ def up(migrator, db):
         last_error = TextField(null=True)
         fallback_push = BooleanField(default=False)
         dedup_key = CharField(unique=True, null=True, max_length=120)
+
         class Meta:
             database = db
-            table_name = 'outbox'
+            table_name = "outbox"
+
     db.create_tables([Outbox])
 
     class WebhookEvent(Model):
@@ -165,21 +186,23 @@ def up(migrator, db):
         processed_at = DateTimeField(index=True, null=True)
         attempts = IntegerField(default=0)
         error = TextField(null=True)
+
         class Meta:
             database = db
-            table_name = 'webhookevent'
+            table_name = "webhookevent"
+
     db.create_tables([WebhookEvent])
 
 
 def down(migrator, db):
-    migrator.migrate(migrator.drop_table('webhookevent'))
-    migrator.migrate(migrator.drop_table('outbox'))
-    migrator.migrate(migrator.drop_table('jmatelegram'))
-    migrator.migrate(migrator.drop_table('jmafeedstate'))
-    migrator.migrate(migrator.drop_table('democlock'))
-    migrator.migrate(migrator.drop_table('answer'))
-    migrator.migrate(migrator.drop_table('member'))
-    migrator.migrate(migrator.drop_table('person'))
-    migrator.migrate(migrator.drop_table('round'))
-    migrator.migrate(migrator.drop_table('group'))
-    migrator.migrate(migrator.drop_table('organisation'))
+    migrator.migrate(migrator.drop_table("webhookevent"))
+    migrator.migrate(migrator.drop_table("outbox"))
+    migrator.migrate(migrator.drop_table("jmatelegram"))
+    migrator.migrate(migrator.drop_table("jmafeedstate"))
+    migrator.migrate(migrator.drop_table("democlock"))
+    migrator.migrate(migrator.drop_table("answer"))
+    migrator.migrate(migrator.drop_table("member"))
+    migrator.migrate(migrator.drop_table("person"))
+    migrator.migrate(migrator.drop_table("round"))
+    migrator.migrate(migrator.drop_table("group"))
+    migrator.migrate(migrator.drop_table("organisation"))
