@@ -33,6 +33,7 @@ format: $(STAMP)
 bench: $(STAMP)
 	$(BIN)/python bench/webhook_throughput.py
 	$(BIN)/python bench/sweep_scale.py
+	$(BIN)/python bench/notice_fanout.py
 
 clean:
 	rm -rf $(VENV) instance .pytest_cache

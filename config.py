@@ -11,7 +11,7 @@ from __future__ import annotations
 
 import os
 import re
-from dataclasses import dataclass, field, replace
+from dataclasses import dataclass, replace
 from pathlib import Path
 from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
@@ -95,7 +95,6 @@ class Settings:
     emulator: bool = False
     # Lets the simulator move the bot's clock forward.  Never in production.
     demo_clock: bool = False
-    extra: dict = field(default_factory=dict)
 
     @property
     def tz(self) -> ZoneInfo:

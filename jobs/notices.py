@@ -96,6 +96,18 @@ def notice_prefix(digest: str) -> str:
     return f"notice:{digest}:"
 
 
+def _states_of(prefix: str) -> Counter:
+    """How many of a notice's outbox rows are in each state."""
+    return Counter(
+        dict(
+            Outbox.select(Outbox.state, fn.COUNT(Outbox.id))
+            .where(_rows_of(prefix))
+            .group_by(Outbox.state)
+            .tuples()
+        )
+    )
+
+
 def _rows_of(prefix: str):
     # The prefix is hex digits and colons: no LIKE wildcard inside it, and
     # nothing that case folding (ILIKE on PostgreSQL) could confuse.
@@ -148,14 +160,7 @@ def plan_notice(org_slug: str, areas: tuple[str, ...], text: str, now: datetime,
                 unknown += 1
             else:
                 cost += members
-    states = Counter(
-        dict(
-            Outbox.select(Outbox.state, fn.COUNT(Outbox.id))
-            .where(_rows_of(prefix))
-            .group_by(Outbox.state)
-            .tuples()
-        )
-    )
+    states = _states_of(prefix)
     unfinished_cost = (
         Outbox.select(fn.COALESCE(fn.SUM(Group.member_count), 0))
         .join(Group)
@@ -340,14 +345,7 @@ def send_notice(
         for thread in threads:
             thread.join()
         lease.release()
-    states = Counter(
-        dict(
-            Outbox.select(Outbox.state, fn.COUNT(Outbox.id))
-            .where(_rows_of(prefix))
-            .group_by(Outbox.state)
-            .tuples()
-        )
-    )
+    states = _states_of(prefix)
     return SendReport(states, interrupted, time.monotonic() - started)
 
 
