@@ -17,6 +17,7 @@ from bot.commands import run_command
 from bot.context import EventContext
 from bot.quake_commands import on_area_postback
 from domain.commands import is_ok_answer, parse_command
+from domain.schedule import Schedule
 from jobs.rounds import close_round, current_round
 from models import Answer, Group, Member, Outbox, Person, Round, db, naive
 
@@ -140,6 +141,10 @@ def on_join(ctx: EventContext) -> None:
     group.left_at = None
     if ctx.member_count is not None:
         group.member_count = ctx.member_count
+    if group.schedule and not group.paused:
+        # Invited back after a while: the next round is the next one from
+        # now, not an immediate catch-up of the time it was away.
+        group.next_round_at = naive(Schedule.from_spec(group.schedule).next_after(ctx.now, ctx.settings.tz))
     group.save()
     ctx.reply(messages.greeting(), "greeting")
 

@@ -172,3 +172,19 @@ def test_it_stops_when_removed_from_the_group(world):
     assert len(world.pushes()) == pushes
     assert Round.get().status == "closed"
     assert Outbox.select().where(Outbox.state == "pending").count() == 0
+
+
+def test_it_does_not_catch_up_when_invited_back(world):
+    group_id = setup_group(world, "毎日 9:00")
+    world.line.remove_bot(group_id)
+    world.work()
+    world.advance(5 * DAY)
+    world.tick()
+    world.line.invite_bot(group_id)
+    world.work()
+    world.tick()
+    assert Round.select().count() == 0  # no round for the days it was away
+    assert "こんにちは" in world.bot_texts(group_id)[-2]  # greeted again
+    world.advance(DAY)
+    world.tick()
+    assert Round.select().count() == 1

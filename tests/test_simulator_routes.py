@@ -21,13 +21,15 @@ TOKYO = ZoneInfo("Asia/Tokyo")
 
 
 @pytest.fixture
-def make_app(tmp_path):
+def make_app(tmp_path, database_url):
+    # The simulator normally runs on SQLite, but nothing in it may depend on
+    # that: these tests run on both backends like every database test.
     def make(**changes):
         settings = Settings(
             emulator=True,
             demo_clock=True,
             redis_url=None,
-            database_url=f"sqlite:///{tmp_path / 'tsunagari.sqlite3'}",
+            database_url=database_url,
             line_api_base_url=BASE + "/line-api",
             line_timeout=1.0,
         ).with_(**changes)
