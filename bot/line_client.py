@@ -71,7 +71,10 @@ class LineClient:
 
     # -- sends ------------------------------------------------------------
     def push(self, to: str, messages: list[dict], retry_key: str) -> SendResult:
-        request = PushMessageRequest.from_dict({"to": to, "messages": messages})
+        try:
+            request = PushMessageRequest.from_dict({"to": to, "messages": messages})
+        except ValueError as exc:  # the SDK's own checks (pydantic): permanent
+            return SendResult(sent=False, status=None, error=f"invalid message: {type(exc).__name__}")
         return self._send(
             lambda: self._api.push_message_with_http_info(
                 request, x_line_retry_key=retry_key, _request_timeout=self._timeout
@@ -79,7 +82,10 @@ class LineClient:
         )
 
     def reply(self, reply_token: str, messages: list[dict]) -> SendResult:
-        request = ReplyMessageRequest.from_dict({"replyToken": reply_token, "messages": messages})
+        try:
+            request = ReplyMessageRequest.from_dict({"replyToken": reply_token, "messages": messages})
+        except ValueError as exc:
+            return SendResult(sent=False, status=None, error=f"invalid message: {type(exc).__name__}")
         return self._send(
             lambda: self._api.reply_message_with_http_info(request, _request_timeout=self._timeout)
         )

@@ -14,10 +14,10 @@ from pathlib import Path
 
 from jobs import clock, runtime
 from jobs.dispatch import EVENT_ENQUEUE_LEASE
-from jobs.outbox import CLAIM_LEASE, REPLY_LIFETIME, claim
+from jobs.outbox import CLAIM_LEASE, REPLY_LIFETIME, add_push, claim
 from jobs.scheduler import dispatch_once
 from jobs.sweep import ENQUEUE_LEASE, close_due_rounds
-from models import Member, Outbox, Round, WebhookEvent, db, naive
+from models import Group, Member, Outbox, Round, WebhookEvent, db, naive
 from tests.conftest import REDIS_URL
 from tests.test_checkin_loop import setup_group
 from tests.world import HANAKO, ICHIRO, JIRO
@@ -277,3 +277,17 @@ def test_it_forgets_message_text_once_processed_and_old_events_later(world):
     world.advance(8 * 24 * 3600)
     world.tick()
     assert WebhookEvent.select().count() == 0
+
+
+def test_it_fails_a_message_the_sdk_refuses_without_retrying(world):
+    group_id = setup_group(world)
+    group = Group.get()
+    # Six messages: more than LINE allows in one request; the SDK refuses it.
+    row = add_push(group, [{"type": "text", "text": str(i)} for i in range(6)], "notice", clock.now())
+    world.tick()
+    row = Outbox.get_by_id(row.id)
+    assert row.state == "failed" and "invalid message" in row.last_error
+    world.advance(3600)
+    world.tick()
+    assert Outbox.get_by_id(row.id).attempts == 1
+    assert group_id
