@@ -128,12 +128,6 @@ class LineClient:
         kind = getattr(quota.type, "value", quota.type)
         return (kind, quota.value if kind == "limited" else None)
 
-    def quota_consumption(self) -> int | None:
-        try:
-            return self._api.get_message_quota_consumption(_request_timeout=self._timeout).total_usage
-        except (ApiException, urllib3.exceptions.HTTPError, OSError):
-            return None
-
 
 def classify_error(status: int, body: str | None) -> SendResult:
     """Map LINE's error answer to a SendResult (see the fact sheet, §2)."""

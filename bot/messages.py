@@ -43,14 +43,16 @@ def _text(body: str, size: str = "lg", weight: str | None = None, color: str | N
     return component
 
 
-def _button(action: dict, style: str = "primary", color: str | None = GREEN) -> dict:
-    button = {"type": "button", "style": style, "height": "md", "action": action, "scaling": True}
+def button(action: dict, style: str = "primary", color: str | None = GREEN) -> dict:
+    """A big Flex button (height md, follows the phone's font size)."""
+    component = {"type": "button", "style": style, "height": "md", "action": action, "scaling": True}
     if color and style == "primary":
-        button["color"] = color
-    return button
+        component["color"] = color
+    return component
 
 
-def _bubble(title: str, lines: list[str], buttons: list[dict], alt: str) -> dict:
+def bubble(title: str, lines: list[str], buttons: list[dict], alt: str) -> dict:
+    """A Flex message: a bold title, large lines of text, buttons below."""
     body = [_text(title, size="xl", weight="bold")]
     body += [_text(line, size="lg") for line in lines]
     return {
@@ -71,7 +73,7 @@ JOIN_ACTION = postback("参加する", "a=join", "参加します")
 def greeting() -> list[dict]:
     """The bot was invited into a group."""
     return [
-        _bubble(
+        bubble(
             "こんにちは。「つながり」です",
             [
                 "決まった時間に「無事ですか？」とお聞きします。",
@@ -79,7 +81,7 @@ def greeting() -> list[dict]:
                 "お名前や住所などの個人情報は必要ありません。",
                 "参加する方は、下のボタンを押してください。",
             ],
-            [_button(JOIN_ACTION)],
+            [button(JOIN_ACTION)],
             "つながりです。参加する方は「参加する」を押してください。",
         ),
         text("まとめ役の方は「/リーダー」と送ってください。使い方は「/ヘルプ」で見られます。"),
@@ -89,13 +91,13 @@ def greeting() -> list[dict]:
 def welcome() -> list[dict]:
     """Someone joined a group the bot is in."""
     return [
-        _bubble(
+        bubble(
             "ようこそ",
             [
                 "このグループでは「つながり」で、おたがいの無事を確かめ合っています。",
                 "参加する方は、下のボタンを押してください。",
             ],
-            [_button(JOIN_ACTION)],
+            [button(JOIN_ACTION)],
             "ようこそ。参加する方は「参加する」を押してください。",
         )
     ]
@@ -115,10 +117,10 @@ def already_registered(name: str) -> list[dict]:
 def please_join() -> list[dict]:
     """An unregistered member answered: their OK would not be counted."""
     return [
-        _bubble(
+        bubble(
             "まだ参加されていません",
             ["OKを数えるには、先に「参加する」を押してください。"],
-            [_button(JOIN_ACTION)],
+            [button(JOIN_ACTION)],
             "先に「参加する」を押してください。",
         )
     ]
@@ -138,8 +140,8 @@ def prompt(round_id: int, kind: str = "routine", headline: str | None = None) ->
         title = f"{label}無事を確認しています"
         lines = [headline or "地震がありました。", "無事な方はOKを押してください。"]
         buttons = [
-            _button(postback("OK（無事）", f"a=ok&r={round_id}", f"{label}OK（無事です）")),
-            _button(
+            button(postback("OK（無事）", f"a=ok&r={round_id}", f"{label}OK（無事です）")),
+            button(
                 postback("助けが必要", f"a=help&r={round_id}", f"{label}助けが必要です"),
                 color="#D93A3A",
             ),
@@ -147,9 +149,9 @@ def prompt(round_id: int, kind: str = "routine", headline: str | None = None) ->
     else:
         title = "無事ですか？"
         lines = ["お変わりなければ、OKを押してください。"]
-        buttons = [_button(postback("OK", f"a=ok&r={round_id}", "OK"))]
+        buttons = [button(postback("OK", f"a=ok&r={round_id}", "OK"))]
     alt = f"{label}つながりの確認です。{lines[-1]}"
-    return [_bubble(title, lines, buttons, alt)]
+    return [bubble(title, lines, buttons, alt)]
 
 
 def answer_thanks(name: str) -> list[dict]:

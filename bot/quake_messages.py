@@ -8,7 +8,7 @@ watches over people.
 
 from __future__ import annotations
 
-from bot.messages import _bubble, _button, postback, text
+from bot.messages import bubble, button, postback, text
 from domain.areas import Area
 from domain.jma import Intensity
 
@@ -85,7 +85,7 @@ def area_candidates(
     a leader's tap sets the area.  Nothing is chosen for them."""
     suffix = f"&t={threshold.value}" if threshold is not None else ""
     buttons = [
-        _button(
+        button(
             postback(area.name[:40], f"a=area&c={area.code}{suffix}", f"地域は{area.name}です"),
             style="secondary",
             color=None,
@@ -98,7 +98,7 @@ def area_candidates(
             f"ほかにも候補があります（全部で{total}件）。見つからないときは、"
             "県や市の名前から送ってください。例：/地域 横浜市港北区"
         )
-    return [_bubble(f"「{typed}」はどこですか？", lines, buttons, f"「{typed}」の候補から選んでください。")]
+    return [bubble(f"「{typed}」はどこですか？", lines, buttons, f"「{typed}」の候補から選んでください。")]
 
 
 def quake_withdrawn(round_was_open: bool) -> list[dict]:

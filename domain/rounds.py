@@ -1,9 +1,9 @@
-"""Round state: who has answered, who has not.  Pure; takes ``now``."""
+"""Round state: who has answered, who has not.  Pure."""
 
 from __future__ import annotations
 
 from dataclasses import dataclass
-from datetime import datetime, timedelta
+from datetime import datetime
 
 
 @dataclass(frozen=True)
@@ -35,14 +35,6 @@ def tally(members: list[MemberView], answers: dict[int, str]) -> Tally:
     unanswered = [m for m in ordered if m.member_id not in answers]
     need_help = [m for m in ordered if answers.get(m.member_id) == "help"]
     return Tally(answered, unanswered, need_help)
-
-
-def summary_due(opened_at: datetime, delay_seconds: float) -> datetime:
-    return opened_at + timedelta(seconds=delay_seconds)
-
-
-def time_left(summary_due_at: datetime, now: datetime) -> timedelta:
-    return max(summary_due_at - now, timedelta(0))
 
 
 def month_start(now_local: datetime) -> datetime:

@@ -40,9 +40,9 @@ from peewee import fn
 
 from bot import messages
 from jobs import clock
-from jobs.outbox import PUSH_LIFETIME, deliver
+from jobs.outbox import deliver, push_row
 from jobs.usage import month_usage
-from models import Group, Organisation, Outbox, connected, db, naive, new_retry_key, utc
+from models import Group, Organisation, Outbox, connected, db, naive, utc
 
 log = logging.getLogger(__name__)
 
@@ -187,26 +187,21 @@ def write_notice(plan: NoticePlan, now: datetime) -> int:
     """One outbox row per target group not written yet, all in one
     transaction; returns how many were written.  The rows start leased to
     the caller (enqueued_at=now): the sender is about to send them."""
-    body = json.dumps(plan.messages(), ensure_ascii=False)
+    body = plan.messages()
     n = naive(now)
     before = Outbox.select().where(_rows_of(plan.prefix)).count()
     with db.atomic():
         for batch in _target_groups(plan.org_id, plan.areas):
             rows = [
-                {
-                    "kind": "push",
-                    "purpose": "notice",
-                    "group": group_id,
-                    "to": line_group_id,
-                    "messages": body,
-                    "retry_key": new_retry_key(),
-                    "state": "pending",
-                    "created_at": n,
-                    "not_before": n,
-                    "expires_at": naive(now + PUSH_LIFETIME),
-                    "enqueued_at": n,
-                    "dedup_key": f"{plan.prefix}{group_id}",
-                }
+                push_row(
+                    group_id,
+                    line_group_id,
+                    body,
+                    "notice",
+                    now,
+                    enqueued_at=n,
+                    dedup_key=f"{plan.prefix}{group_id}",
+                )
                 for group_id, line_group_id, _ in batch
             ]
             Outbox.insert_many(rows).on_conflict_ignore().execute()

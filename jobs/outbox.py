@@ -30,6 +30,33 @@ MAX_BACKOFF = timedelta(minutes=10)
 QUOTA_BACKOFF = timedelta(hours=1)
 
 
+def push_row(
+    group_id: int,
+    line_group_id: str,
+    messages: list[dict],
+    purpose: str,
+    now: datetime,
+    round_id: int | None = None,
+    **extra,
+) -> dict:
+    """The fields of one push with a fresh retry key, for ``Outbox.create``
+    or a bulk ``Outbox.insert_many`` (the sweep, notices).  ``extra`` sets
+    other columns (``dedup_key``, ``enqueued_at``)."""
+    return {
+        "kind": "push",
+        "purpose": purpose,
+        "group": group_id,
+        "round": round_id,
+        "to": line_group_id,
+        "messages": json.dumps(messages, ensure_ascii=False),
+        "retry_key": new_retry_key(),
+        "created_at": naive(now),
+        "not_before": naive(now),
+        "expires_at": naive(now + PUSH_LIFETIME),
+        **extra,
+    }
+
+
 def add_push(
     group: Group,
     messages: list[dict],
@@ -39,18 +66,9 @@ def add_push(
     dedup_key: str | None = None,
 ) -> Outbox:
     """Queue a push to ``group`` with a fresh retry key."""
+    round_id = getattr(round, "id", round)  # a Round, its id, or None
     return Outbox.create(
-        kind="push",
-        purpose=purpose,
-        group=group,
-        round=round,
-        to=group.line_group_id,
-        messages=json.dumps(messages, ensure_ascii=False),
-        retry_key=new_retry_key(),
-        created_at=naive(now),
-        not_before=naive(now),
-        expires_at=naive(now + PUSH_LIFETIME),
-        dedup_key=dedup_key,
+        **push_row(group.id, group.line_group_id, messages, purpose, now, round_id, dedup_key=dedup_key)
     )
 
 

@@ -56,16 +56,6 @@ def enqueue_many(connection: Redis, func: str, arg_tuples: list[tuple]) -> bool:
     return True
 
 
-def enqueue(connection: Redis, func: str, *args, job_id: str | None = None) -> bool:
-    """Put ``func(*args)`` on the queue; False (logged) if Redis is unavailable.
-
-    Jobs are idempotent, so a duplicate enqueue is harmless; results are not
-    kept (the database has them)."""
-    try:
-        get_queue(connection).enqueue(
-            func, *args, job_id=job_id, result_ttl=0, failure_ttl=7 * 24 * 3600, job_timeout=300
-        )
-    except RedisError as exc:
-        log.warning("could not enqueue %s: %s", func, type(exc).__name__)
-        return False
-    return True
+def enqueue(connection: Redis, func: str, *args) -> bool:
+    """Put one ``func(*args)`` on the queue (see enqueue_many)."""
+    return enqueue_many(connection, func, [args])

@@ -8,14 +8,13 @@ number of queries per batch of groups, whatever the batch size (no N+1).
 
 from __future__ import annotations
 
-import json
 from collections import defaultdict
 from datetime import datetime, timedelta
 
 from bot import messages
 from domain.rounds import MemberView, Tally, tally
-from jobs.outbox import PUSH_LIFETIME, add_push
-from models import Answer, Group, Member, Outbox, Person, Round, naive, new_retry_key, utc
+from jobs.outbox import add_push, push_row
+from models import Answer, Group, Member, Outbox, Person, Round, naive, utc
 
 
 def open_round_now(
@@ -50,25 +49,6 @@ def open_round_now(
     return opened
 
 
-def _push_rows(items: list[tuple[int, str, int, list[dict], str]], now: datetime) -> list[dict]:
-    """Outbox rows for (group id, line group id, round id, messages, purpose)."""
-    return [
-        {
-            "kind": "push",
-            "purpose": purpose,
-            "group": group_id,
-            "round": round_id,
-            "to": line_group_id,
-            "messages": json.dumps(body, ensure_ascii=False),
-            "retry_key": new_retry_key(),
-            "created_at": naive(now),
-            "not_before": naive(now),
-            "expires_at": naive(now + PUSH_LIFETIME),
-        }
-        for group_id, line_group_id, round_id, body, purpose in items
-    ]
-
-
 def open_routine_rounds(groups: list, now: datetime, delay_seconds: float) -> int:
     """Open a routine round in each of ``groups`` (already claimed by the
     caller): one INSERT for the rounds, one for their prompts."""
@@ -92,9 +72,10 @@ def open_routine_rounds(groups: list, now: datetime, delay_seconds: float) -> in
     )
     round_of = {group_id: round_id for round_id, group_id in created}
     prompts = [
-        (g.id, g.line_group_id, round_of[g.id], messages.prompt(round_of[g.id]), "prompt") for g in groups
+        push_row(g.id, g.line_group_id, messages.prompt(round_of[g.id]), "prompt", now, round_of[g.id])
+        for g in groups
     ]
-    Outbox.insert_many(_push_rows(prompts, now)).execute()
+    Outbox.insert_many(prompts).execute()
     return len(groups)
 
 
@@ -165,10 +146,12 @@ def close_rounds(round_ids: list[int], now: datetime, send_summary: bool = True)
         # A group that left, or where nobody registered, gets no message.
         if group.active and (result.answered or result.unanswered):
             summaries.append(
-                (group_id, group.line_group_id, round_id, messages.summary(result, kind), "summary")
+                push_row(
+                    group_id, group.line_group_id, messages.summary(result, kind), "summary", now, round_id
+                )
             )
     if summaries:
-        Outbox.insert_many(_push_rows(summaries, now)).execute()
+        Outbox.insert_many(summaries).execute()
     return [round_id for round_id, _, _ in closed]
 
 

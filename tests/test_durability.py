@@ -17,10 +17,10 @@ from jobs.dispatch import EVENT_ENQUEUE_LEASE
 from jobs.outbox import CLAIM_LEASE, REPLY_LIFETIME, add_push, claim
 from jobs.scheduler import dispatch_once
 from jobs.sweep import ENQUEUE_LEASE, close_due_rounds
-from models import Group, Member, Outbox, Round, WebhookEvent, db, naive
+from models import Group, Member, Outbox, Round, WebhookEvent, db
 from tests.conftest import REDIS_URL
 from tests.test_checkin_loop import setup_group
-from tests.world import HANAKO, ICHIRO, JIRO
+from tests.world import HANAKO, ICHIRO
 
 ROOT = Path(__file__).resolve().parent.parent
 
@@ -265,9 +265,8 @@ def test_it_skips_a_routine_round_while_one_is_open(world):
     world.advance(24 * 3600)
     world.tick()
     assert Round.select().count() == 1
-    assert naive(clock.now()) < Round.get().summary_due_at or Round.get().status == "closed"
+    assert Round.get().kind == "manual"  # the leader's round; the routine one was skipped
     assert len(world.prompts(group_id)) == 1
-    assert JIRO and ICHIRO
 
 
 def test_it_forgets_message_text_once_processed_and_old_events_later(world):
@@ -280,7 +279,7 @@ def test_it_forgets_message_text_once_processed_and_old_events_later(world):
 
 
 def test_it_fails_a_message_the_sdk_refuses_without_retrying(world):
-    group_id = setup_group(world)
+    setup_group(world)
     group = Group.get()
     # Six messages: more than LINE allows in one request; the SDK refuses it.
     row = add_push(group, [{"type": "text", "text": str(i)} for i in range(6)], "notice", clock.now())
@@ -290,4 +289,3 @@ def test_it_fails_a_message_the_sdk_refuses_without_retrying(world):
     world.advance(3600)
     world.tick()
     assert Outbox.get_by_id(row.id).attempts == 1
-    assert group_id
