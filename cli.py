@@ -23,9 +23,12 @@ from flask.cli import AppGroup
 
 from bot.line_client import LineClient
 from domain.areas import area_by_code
-from jobs import clock, runtime
-from jobs.notices import NoticeError, plan_notice, remaining_quota, send_notice, write_notice
+from jobs import runtime
+from jobs.notice_sender import send_notice
 from models import Group, Organisation, connected, naive
+from services import clock
+from services.notices import NoticeError, plan_notice, write_notice
+from services.usage import remaining_quota
 
 KINDS = ("municipality", "council", "association")  # 市区町村, 社会福祉協議会, 自治会連合会
 _SLUG = re.compile(r"^[a-z0-9][a-z0-9-]{0,79}$")

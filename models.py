@@ -30,6 +30,8 @@ from peewee import (
 )
 from playhouse.db_url import connect
 
+from domain.kinds import AnswerKind, OutboxState, RecipientKind, RoundKind, RoundStatus
+
 db = DatabaseProxy()
 
 SQLITE_PRAGMAS = {
@@ -125,8 +127,8 @@ class Round(BaseModel):
     """One safety check in one group: opened, answered, summarised once."""
 
     group = ForeignKeyField(Group, backref="rounds", on_delete="CASCADE")
-    kind = CharField(max_length=16, default="routine")  # routine|manual|emergency|drill
-    status = CharField(max_length=10, default="open", index=True)  # open|closed
+    kind = CharField(max_length=16, default=RoundKind.ROUTINE)  # domain.kinds.RoundKind
+    status = CharField(max_length=10, default=RoundStatus.OPEN, index=True)  # RoundStatus
     opened_at = DateTimeField()
     summary_due_at = DateTimeField(index=True)
     closed_at = DateTimeField(null=True)
@@ -146,7 +148,7 @@ class Answer(BaseModel):
 
     round = ForeignKeyField(Round, backref="answers", on_delete="CASCADE")
     member = ForeignKeyField(Member, backref="answers", on_delete="CASCADE")
-    kind = CharField(max_length=8, default="ok")
+    kind = CharField(max_length=8, default=AnswerKind.OK)  # domain.kinds.AnswerKind
     answered_at = DateTimeField()
 
     class Meta:
@@ -180,16 +182,20 @@ class Outbox(BaseModel):
     answers 409 instead of sending twice.  A reply carries its reply token,
     which LINE accepts once; either way a retry cannot double-send."""
 
-    kind = CharField(max_length=8)  # push|reply
-    purpose = CharField(max_length=24)  # prompt|summary|notice|greeting|ack|...
+    kind = CharField(max_length=8)  # domain.kinds.OutboxKind: push|reply
+    purpose = CharField(max_length=24)  # domain.kinds.Purpose
+    # Whom it goes to (domain.kinds.RecipientKind): a group, or one person in
+    # their one-to-one chat; the kind decides what a push costs.
+    recipient = CharField(max_length=8, default=RecipientKind.GROUP)
     group = ForeignKeyField(Group, null=True, backref="outbox", on_delete="CASCADE")
+    person = ForeignKeyField(Person, null=True, backref="outbox", on_delete="CASCADE")
     round = ForeignKeyField(Round, null=True, backref="outbox", on_delete="SET NULL")
-    to = CharField(max_length=64, null=True)  # push target
+    to = CharField(max_length=64, null=True)  # the LINE group or user id
     reply_token = CharField(max_length=256, null=True)
     messages = TextField()  # JSON list of LINE message objects
     retry_key = CharField(max_length=36, null=True, unique=True)
-    # pending -> sending -> sent | failed | expired | cancelled
-    state = CharField(max_length=10, default="pending", index=True)
+    # domain.kinds.OutboxState: pending -> sending -> sent | failed | expired | cancelled
+    state = CharField(max_length=10, default=OutboxState.PENDING, index=True)
     created_at = DateTimeField()
     not_before = DateTimeField(index=True)
     expires_at = DateTimeField()
@@ -274,7 +280,10 @@ ALL_MODELS = [
 
 
 def init_db(url: str):
-    """Open the database named by ``url`` and bind the models to it."""
+    """Open the database named by ``url`` and bind the models to it.  Binding
+    the same URL again keeps the database already bound (one per process)."""
+    if getattr(db.obj, "tsunagari_url", None) == url:
+        return db.obj
     if url.startswith("sqlite:"):
         path = url[len("sqlite:///") :]
         if path and path != ":memory:":
@@ -288,6 +297,7 @@ def init_db(url: str):
         database = connect(url, pragmas=SQLITE_PRAGMAS, check_same_thread=False, returning_clause=True)
     else:
         database = connect(url)
+    database.tsunagari_url = url
     db.initialize(database)
     return database
 

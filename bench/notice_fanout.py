@@ -1,6 +1,6 @@
 """Notice fan-out: one notice to 2,000 groups at LINE's rate limit.
 
-Target (issue #4): the CLI's sending code (jobs.notices.send_notice) limited
+Target (issue #4): the CLI's sending code (jobs.notice_sender.send_notice) limited
 to 200 requests/s against the project's LINE emulator
 (EmulatorServer(LinePlatform(..., rate_limit_per_second=200))) finishes in
 <= 1.1 x the 10 s that limit allows, with zero duplicate pushes (counted per
@@ -77,9 +77,11 @@ def main(groups: int = 2000, rate: float = 200.0) -> None:
 
     from bot.line_client import LineClient
     from config import Settings
-    from jobs import clock, runtime
-    from jobs.notices import plan_notice, send_notice, write_notice
+    from jobs import runtime
+    from jobs.notice_sender import send_notice
     from models import Group, Organisation, create_schema, db, naive
+    from services import clock
+    from services.notices import plan_notice, write_notice
 
     workdir = tempfile.mkdtemp(prefix="tsunagari-bench-")
     settings = Settings(

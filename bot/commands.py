@@ -1,8 +1,10 @@
 """Group commands, dispatched through a table.
 
-Each entry says who may use it, how it is written and what it does.  A
-handler runs inside the event's transaction (see bot/context.py) and
+Each entry says who may use it and what it does.  A handler runs inside the
+event's transaction (see bot/context.py), changes state through services and
 answers by reply.  Bad input gets a kind explanation and changes nothing.
+How each command is written, and every word of its answers, live in
+messages/commands.py.
 """
 
 from __future__ import annotations
@@ -11,13 +13,18 @@ import unicodedata
 from collections.abc import Callable
 from dataclasses import dataclass
 
-from bot import messages, quake_commands
+from bot import quake_commands
 from bot.context import EventContext
+from bot.permissions import Role, allowed, refuse
 from domain import schedule as schedules
 from domain.commands import Command
-from jobs.rounds import current_round, open_round_now, round_tally
-from jobs.usage import month_usage
-from models import Group, Member, Person, naive, utc
+from domain.kinds import Purpose, RoundKind
+from messages import commands as say
+from messages import group as group_messages
+from messages.flex import format_local, utf16_len
+from models import utc
+from services import groups, membership, rounds
+from services.usage import month_usage
 
 NAME_LIMIT = 20
 
@@ -25,135 +32,117 @@ NAME_LIMIT = 20
 @dataclass(frozen=True)
 class CommandSpec:
     name: str
-    usage: str  # as typed, e.g. "/設定 毎日 9:00"
-    summary: str  # one line for /ヘルプ
     handler: Callable[[EventContext, Command], None]
-    leader_only: bool = False
+    role: Role = Role.ANYONE
+    # The role needed when the command is given an argument, if different
+    # (anyone may claim a leaderless group with /リーダー; only a leader
+    # appoints another with /リーダー お名前).
+    role_with_argument: Role | None = None
 
-
-def _reply(ctx: EventContext, body: str, purpose: str = "command") -> None:
-    ctx.reply([messages.text(body)], purpose)
-
-
-def _leaders(group: Group) -> list[str]:
-    return [
-        m.name
-        for m in Member.select(Member, Person)
-        .join(Person)
-        .where((Member.group == group) & Member.active & Member.is_leader)
-        .order_by(Member.registered_at)
-    ]
-
-
-def _register(ctx: EventContext, nickname: str | None = None):
-    from bot.events import register  # events imports this module
-
-    return register(ctx, nickname)
+    def role_for(self, command: Command) -> Role:
+        if command.arg and self.role_with_argument is not None:
+            return self.role_with_argument
+        return self.role
 
 
 def _local(ctx: EventContext, moment) -> str:
-    return messages.format_local(utc(moment).astimezone(ctx.settings.tz))
+    return format_local(utc(moment).astimezone(ctx.settings.tz))
+
+
+def register_sender(ctx: EventContext, nickname: str | None = None):
+    """Register the sender in the group (idempotent): (member, fresh)."""
+    ctx.person = membership.ensure_person(ctx.user_id, ctx.profile_name, ctx.now)
+    member, fresh = membership.register(ctx.group, ctx.person, ctx.member, ctx.now, nickname)
+    ctx.member = member
+    return member, fresh
 
 
 # -- member commands -----------------------------------------------------------
 def cmd_help(ctx: EventContext, command: Command) -> None:
-    lines = ["【つながりの使い方】", "確認のお知らせが来たら、OKを押すだけです。", ""]
-    lines += [f"{spec.usage}\n　{spec.summary}" for spec in COMMANDS.values() if not spec.leader_only]
-    if ctx.is_leader:
-        lines += ["", "【リーダーの方】"]
-        lines += [f"{spec.usage}\n　{spec.summary}" for spec in COMMANDS.values() if spec.leader_only]
-    elif not _leaders(ctx.group):
-        lines += ["", "まとめ役の方は「/リーダー」と送るとリーダーになれます。"]
-    _reply(ctx, "\n".join(lines), "help")
+    member_commands = [s.name for s in COMMANDS.values() if s.role is Role.ANYONE]
+    leader_commands = [s.name for s in COMMANDS.values() if s.role is Role.LEADER] if ctx.is_leader else None
+    no_leader = not ctx.is_leader and not membership.leaders(ctx.group)
+    ctx.reply(say.help_text(member_commands, leader_commands, no_leader), Purpose.USAGE)
 
 
 def cmd_name(ctx: EventContext, command: Command) -> None:
     name = command.arg.strip().removesuffix("さん").strip()
     if not name:
-        _reply(ctx, "お名前を続けて送ってください。\n例：/名前 山田花子")
+        ctx.reply(say.name_missing())
         return
     if len(name) > NAME_LIMIT or any(unicodedata.category(c).startswith("C") for c in name):
-        _reply(ctx, f"お名前は{NAME_LIMIT}文字までで送ってください。\n例：/名前 山田花子")
+        ctx.reply(say.name_invalid(NAME_LIMIT))
         return
-    member, _ = _register(ctx, nickname=name)
-    _reply(ctx, f"これから「{member.name}さん」とお呼びします。")
+    member, _ = register_sender(ctx, nickname=name)
+    ctx.reply(say.name_set(member.name))
 
 
 def cmd_quit(ctx: EventContext, command: Command) -> None:
     if ctx.member is None or not ctx.member.active:
-        _reply(ctx, "まだ参加されていません。")
+        ctx.reply(say.not_joined())
         return
-    Member.update(active=False, is_leader=False, left_at=naive(ctx.now)).where(
-        Member.id == ctx.member.id
-    ).execute()
-    _reply(ctx, f"{ctx.member.name}さんの参加をやめました。また参加するときは「参加する」を押してください。")
+    membership.leave(ctx.group, [ctx.person.id], ctx.now)
+    ctx.reply(say.quit_done(ctx.member.name))
 
 
 def cmd_leader(ctx: EventContext, command: Command) -> None:
-    leaders = _leaders(ctx.group)
-    if not command.arg:
-        if ctx.is_leader:
-            _reply(ctx, "すでにリーダーです。")
-        elif leaders:
-            _reply(
-                ctx,
-                f"リーダーは{'、'.join(n + 'さん' for n in leaders)}です。"
-                "リーダーの方から「/リーダー お名前」で指名してもらえます。",
-            )
-        else:
-            member, _ = _register(ctx)
-            Member.update(is_leader=True).where(Member.id == member.id).execute()
-            _reply(
-                ctx,
-                f"{member.name}さんがリーダーになりました。\n"
-                "確認の時間を決めてください。例：/設定 毎日 9:00\n"
-                "使い方は「/ヘルプ」で見られます。",
-            )
+    if command.arg:
+        appoint_leader(ctx, command)
         return
-    if not ctx.is_leader:
-        refuse(ctx, COMMANDS["leader"])
-        return
+    leaders = membership.leader_names(ctx.group)
+    if ctx.is_leader:
+        ctx.reply(say.already_leader())
+    elif leaders:
+        ctx.reply(say.leaders_are(leaders))
+    else:
+        member, _ = register_sender(ctx)
+        membership.make_leader(member)
+        ctx.reply(say.became_leader(member.name))
+
+
+def appoint_leader(ctx: EventContext, command: Command) -> None:
+    """/リーダー お名前: a leader appoints another registered member."""
     wanted = command.arg.removesuffix("さん").strip().lstrip("@")
     candidates = [
-        m
-        for m in Member.select(Member, Person).join(Person).where((Member.group == ctx.group) & Member.active)
-        if wanted in (m.nickname, m.person.display_name)
+        m for m in membership.active_members(ctx.group) if wanted in (m.nickname, m.person.display_name)
     ]
     if not candidates:
-        _reply(ctx, f"「{wanted}」さんが見つかりません。参加済みの方だけ指名できます。")
+        ctx.reply(say.member_not_found(wanted))
     elif len(candidates) > 1:
-        _reply(ctx, f"「{wanted}」さんが複数います。/名前 で呼び名を変えてから指名してください。")
+        ctx.reply(say.member_ambiguous(wanted))
     elif candidates[0].is_leader:
-        _reply(ctx, f"{candidates[0].name}さんはすでにリーダーです。")
+        ctx.reply(say.is_already_leader(candidates[0].name))
     else:
-        Member.update(is_leader=True).where(Member.id == candidates[0].id).execute()
-        _reply(ctx, f"{candidates[0].name}さんをリーダーにしました。")
+        membership.make_leader(candidates[0])
+        ctx.reply(say.appointed(candidates[0].name))
 
 
 def cmd_status(ctx: EventContext, command: Command) -> None:
     group = ctx.group
-    lines = ["【いまの状況】"]
+    lines = []
     if group.schedule:
-        when = schedules.Schedule.from_spec(group.schedule).describe()
-        lines.append(f"確認の予定：{when}" + ("（停止中）" if group.paused else ""))
-        if group.next_round_at and not group.paused:
-            lines.append(f"次の確認：{_local(ctx, group.next_round_at)}")
-    else:
-        lines.append("確認の予定：まだ決まっていません")
-    lines.append(quake_commands.status_line(group))
-    round_ = current_round(group)
-    if round_ is not None:
-        result = round_tally(round_)
-        help_count = f"・助けが必要 {len(result.need_help)}人" if result.need_help else ""
         lines.append(
-            f"いまの確認：OK {len(result.answered)}人{help_count}・まだ {len(result.unanswered)}人"
-            f"（{_local(ctx, round_.summary_due_at)}にまとめます）"
+            say.status_schedule(schedules.Schedule.from_spec(group.schedule).describe(), group.paused)
         )
-    members = Member.select().where((Member.group == group) & Member.active).count()
-    lines.append(f"参加している方：{members}人")
-    used = month_usage(ctx.now, ctx.settings.tz)
-    lines.append(f"今月のメッセージ数（このボット全体）：{used}通（無料プランは月200通まで）")
-    _reply(ctx, "\n".join(lines), "status")
+        if group.next_round_at and not group.paused:
+            lines.append(say.status_next(_local(ctx, group.next_round_at)))
+    else:
+        lines.append(say.status_no_schedule())
+    lines.append(quake_commands.status_line(group))
+    round_ = rounds.current_round(group)
+    if round_ is not None:
+        result = rounds.round_tally(round_)
+        lines.append(
+            say.status_round(
+                len(result.answered),
+                len(result.need_help),
+                len(result.unanswered),
+                _local(ctx, round_.summary_due_at),
+            )
+        )
+    lines.append(say.status_members(membership.count_active(group)))
+    lines.append(say.status_usage(month_usage(ctx.now, ctx.settings.tz)))
+    ctx.reply(say.status(lines), Purpose.STATUS)
 
 
 # -- leader commands --------------------------------------------------------------
@@ -162,113 +151,87 @@ def cmd_schedule(ctx: EventContext, command: Command) -> None:
     try:
         parsed = schedules.parse_schedule(command.arg, today)
     except schedules.ScheduleError:
-        _reply(
-            ctx,
-            "確認の時間がわかりませんでした。次のように送ってください。\n" + "\n".join(schedules.EXAMPLES),
-        )
+        ctx.reply(say.schedule_unknown(schedules.EXAMPLES))
         return
-    next_at = parsed.next_after(ctx.now, ctx.settings.tz)
-    Group.update(schedule=parsed.to_spec(), paused=False, next_round_at=naive(next_at)).where(
-        Group.id == ctx.group.id
-    ).execute()
-    _reply(ctx, f"確認の予定を「{parsed.describe()}」にしました。\n次の確認は{_local(ctx, next_at)}です。")
+    next_at = groups.set_schedule(ctx.group, parsed, ctx.now, ctx.settings.tz)
+    ctx.reply(say.schedule_set(parsed.describe(), _local(ctx, next_at)))
 
 
 def cmd_check(ctx: EventContext, command: Command) -> None:
-    open_round = current_round(ctx.group)
+    open_round = rounds.current_round(ctx.group)
     if open_round is not None:
-        _reply(ctx, f"いま確認中です。{_local(ctx, open_round.summary_due_at)}にまとめます。")
+        ctx.reply(say.round_in_progress(_local(ctx, open_round.summary_due_at)))
         return
     # The prompt rides on the reply to the leader's command: free, and it
     # is pushed only if the reply token has run out.
-    open_round_now(
+    rounds.open_round_now(
         ctx.group,
-        "manual",
+        RoundKind.MANUAL,
         ctx.now,
         ctx.settings.checkin_summary_delay,
-        announce=lambda prompt, round_: ctx.reply(prompt, "prompt", fallback_push=True),
+        announce=lambda prompt, round_: ctx.reply(prompt, Purpose.PROMPT, fallback_push=True),
     )
 
 
 def cmd_pause(ctx: EventContext, command: Command) -> None:
     if ctx.group.paused:
-        _reply(ctx, "すでに停止しています。再開するときは「/再開」と送ってください。")
+        ctx.reply(say.already_paused())
         return
-    Group.update(paused=True).where(Group.id == ctx.group.id).execute()
-    _reply(ctx, "定期の確認を停止しました。再開するときは「/再開」と送ってください。")
+    groups.pause(ctx.group)
+    ctx.reply(say.paused())
 
 
 def cmd_resume(ctx: EventContext, command: Command) -> None:
-    group = ctx.group
-    if not group.schedule:
-        _reply(ctx, "まだ確認の予定がありません。\n例：/設定 毎日 9:00")
+    if not ctx.group.schedule:
+        ctx.reply(say.no_schedule_yet())
         return
-    if not group.paused:
-        _reply(ctx, "定期の確認は動いています。")
+    if not ctx.group.paused:
+        ctx.reply(say.not_paused())
         return
-    next_at = schedules.Schedule.from_spec(group.schedule).next_after(ctx.now, ctx.settings.tz)
-    Group.update(paused=False, next_round_at=naive(next_at)).where(Group.id == group.id).execute()
-    _reply(ctx, f"定期の確認を再開しました。次の確認は{_local(ctx, next_at)}です。")
+    next_at = groups.resume(ctx.group, ctx.now, ctx.settings.tz)
+    ctx.reply(say.resumed(_local(ctx, next_at)))
 
 
 def cmd_notice(ctx: EventContext, command: Command) -> None:
     body = command.raw_arg
     if not body:
-        _reply(ctx, "お知らせの本文を続けて送ってください。\n例：/お知らせ 明日は防災訓練です")
+        ctx.reply(say.notice_missing())
         return
-    if messages.utf16_len(body) > messages.NOTICE_LIMIT:
-        _reply(
-            ctx,
-            f"お知らせが長すぎます（LINEでは1通{messages.NOTICE_LIMIT}文字ほどまでです）。"
-            "いくつかに分けて送ってください。",
-        )
+    room = group_messages.notice_room()
+    if utf16_len(body) > room:
+        ctx.reply(say.notice_too_long(room))
         return
     # A reply reaches the whole group just like a push, and is free.
-    ctx.reply(messages.notice(body), "notice", fallback_push=True)
+    ctx.reply(group_messages.notice(body), Purpose.NOTICE, fallback_push=True)
 
 
 COMMANDS: dict[str, CommandSpec] = {
     spec.name: spec
     for spec in (
-        CommandSpec("help", "/ヘルプ", "使い方を表示します", cmd_help),
-        CommandSpec("name", "/名前 山田花子", "呼び名を登録します", cmd_name),
-        CommandSpec("quit", "/退会", "参加をやめます", cmd_quit),
-        CommandSpec("status", "/状況", "いまの確認の様子を表示します", cmd_status),
-        CommandSpec("leader", "/リーダー", "リーダーになります（指名は /リーダー お名前）", cmd_leader),
-        CommandSpec("schedule", "/設定 毎日 9:00", "確認の時間を決めます", cmd_schedule, leader_only=True),
-        CommandSpec("check", "/確認", "いますぐ確認します", cmd_check, leader_only=True),
-        CommandSpec("pause", "/停止", "定期の確認を止めます", cmd_pause, leader_only=True),
-        CommandSpec("resume", "/再開", "定期の確認を再開します", cmd_resume, leader_only=True),
-        CommandSpec("notice", "/お知らせ 本文", "グループにお知らせします", cmd_notice, leader_only=True),
-        CommandSpec(
-            "area",
-            "/地域 厚木市",
-            "地震のときに無事を確認する地域を決めます（震度も書けます：/地域 厚木市 震度4）",
-            quake_commands.cmd_area,
-            leader_only=True,
-        ),
-        CommandSpec(
-            "drill", "/訓練", "地震のときの確認を練習します", quake_commands.cmd_drill, leader_only=True
-        ),
+        CommandSpec("help", cmd_help),
+        CommandSpec("name", cmd_name),
+        CommandSpec("quit", cmd_quit),
+        CommandSpec("status", cmd_status),
+        CommandSpec("leader", cmd_leader, role_with_argument=Role.LEADER),
+        CommandSpec("schedule", cmd_schedule, Role.LEADER),
+        CommandSpec("check", cmd_check, Role.LEADER),
+        CommandSpec("pause", cmd_pause, Role.LEADER),
+        CommandSpec("resume", cmd_resume, Role.LEADER),
+        CommandSpec("notice", cmd_notice, Role.LEADER),
+        CommandSpec("area", quake_commands.cmd_area, Role.LEADER),
+        CommandSpec("drill", quake_commands.cmd_drill, Role.LEADER),
     )
 }
 
 
-def refuse(ctx: EventContext, spec: CommandSpec) -> None:
-    leaders = _leaders(ctx.group)
-    who = f"リーダー（{'、'.join(n + 'さん' for n in leaders)}）" if leaders else "リーダー"
-    hint = "" if leaders else "\nまだリーダーがいません。まとめ役の方は「/リーダー」と送ってください。"
-    _reply(ctx, f"「{spec.usage.split()[0]}」は{who}の方だけが使えます。ごめんなさい。{hint}", "refusal")
-
-
 def run_command(ctx: EventContext, command: Command) -> None:
-    """Dispatch ``command``: unknown -> help; leader-only from others -> a
-    polite refusal.  Neither changes anything."""
+    """Dispatch ``command``: unknown -> help; a command the sender may not
+    use -> a polite refusal.  Neither changes anything."""
     spec = COMMANDS.get(command.name or "")
     if spec is None:
         cmd_help(ctx, command)
         return
-    if spec.leader_only and not ctx.is_leader:
-        refuse(ctx, spec)
+    if not allowed(ctx, spec.role_for(command)):
+        refuse(ctx, spec.name)
         return
     spec.handler(ctx, command)

@@ -1,7 +1,7 @@
 """What an event handler works with: the event, the clock and the outbox.
 
 A handler runs inside the transaction that marks its webhook event
-processed; it changes state through models and queues messages through
+processed; it changes state through services and queues messages through
 ``reply``/``push``, so both commit together.
 """
 
@@ -11,8 +11,23 @@ from dataclasses import dataclass, field
 from datetime import datetime
 
 from config import Settings
-from jobs.outbox import add_push, add_reply
+from domain.kinds import ChatKind, Purpose
 from models import Group, Member, Outbox, Person
+from services.outbox import Recipient, add_push, add_reply
+
+
+def chat_of(event: dict) -> tuple[ChatKind | None, str | None]:
+    """(kind, LINE id) of the chat an event happened in: a group, a user's
+    one-to-one chat, or a room; (None, None) when LINE did not say."""
+    source = event.get("source")
+    if not isinstance(source, dict):
+        return None, None
+    kind = source.get("type")
+    key = {"group": "groupId", "user": "userId", "room": "roomId"}.get(kind)
+    chat_id = source.get(key) if key else None
+    if not isinstance(chat_id, str) or not chat_id:
+        return None, None
+    return ChatKind(kind), chat_id
 
 
 @dataclass
@@ -30,27 +45,46 @@ class EventContext:
     queued: list[Outbox] = field(default_factory=list)
 
     @property
+    def chat_kind(self) -> ChatKind | None:
+        return chat_of(self.event)[0]
+
+    @property
     def reply_token(self) -> str | None:
-        return self.event.get("replyToken")
+        token = self.event.get("replyToken")
+        return token if isinstance(token, str) else None
 
     @property
     def user_id(self) -> str | None:
-        return (self.event.get("source") or {}).get("userId")
+        source = self.event.get("source")
+        user_id = source.get("userId") if isinstance(source, dict) else None
+        return user_id if isinstance(user_id, str) and user_id else None
 
     @property
     def is_leader(self) -> bool:
         return bool(self.member and self.member.active and self.member.is_leader)
 
-    def reply(self, messages: list[dict], purpose: str = "reply", fallback_push: bool = False) -> None:
+    @property
+    def recipient(self) -> Recipient | None:
+        """The chat this event came from, as a push recipient."""
+        if self.group is not None:
+            return Recipient.of_group(self.group)
+        if self.person is not None and self.chat_kind is ChatKind.USER:
+            return Recipient.of_person(self.person)
+        return None
+
+    def reply(
+        self, messages: list[dict], purpose: Purpose = Purpose.COMMAND, fallback_push: bool = False
+    ) -> None:
         """Answer by reply (free).  With ``fallback_push`` the message is
         important enough to push if the reply token no longer works."""
+        recipient = self.recipient
         row = add_reply(
-            self.reply_token, messages, purpose, self.now, self.received_at, self.group, fallback_push
+            self.reply_token, messages, purpose, self.now, self.received_at, recipient, fallback_push
         )
-        if row is None and fallback_push and self.group is not None:
-            row = add_push(self.group, messages, purpose, self.now)
+        if row is None and fallback_push and recipient is not None:
+            row = add_push(recipient, messages, purpose, self.now)
         if row is not None:
             self.queued.append(row)
 
-    def push(self, messages: list[dict], purpose: str, round=None) -> None:
-        self.queued.append(add_push(self.group, messages, purpose, self.now, round=round))
+    def push(self, messages: list[dict], purpose: Purpose, round=None) -> None:
+        self.queued.append(add_push(self.recipient, messages, purpose, self.now, round=round))

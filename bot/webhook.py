@@ -19,9 +19,8 @@ from functools import lru_cache
 from flask import Blueprint, abort, current_app, request
 from linebot.v3 import WebhookParser
 
-from jobs import clock
-from jobs.dispatch import wake_dispatcher
 from models import WebhookEvent, db, naive
+from services import clock, wakeup
 
 log = logging.getLogger(__name__)
 
@@ -123,5 +122,5 @@ def callback():
     new = list(db.execute_sql(_insert_sql(len(rows), db.param), _params(rows)))
     # Stored and committed: from here on the event cannot be lost.
     if new:
-        wake_dispatcher()
+        wakeup.notify()
     return "OK"

@@ -19,6 +19,7 @@ from datetime import datetime, timedelta
 
 from jobs.queue import enqueue_many
 from models import WebhookEvent, db, naive
+from services import wakeup
 
 log = logging.getLogger(__name__)
 
@@ -27,13 +28,6 @@ log = logging.getLogger(__name__)
 EVENT_ENQUEUE_LEASE = timedelta(seconds=15)
 DISPATCH_SECONDS = 0.25
 BATCH = 500
-
-_wake = threading.Event()
-
-
-def wake_dispatcher() -> None:
-    """Tell a dispatcher in this process that events are waiting."""
-    _wake.set()
 
 
 def _due(now: datetime):
@@ -70,8 +64,7 @@ def dispatch_events(now: datetime, connection) -> int:
 def run_dispatcher(stop: threading.Event, dispatch, interval: float = DISPATCH_SECONDS) -> None:
     """Call ``dispatch()`` whenever woken, and every ``interval`` seconds."""
     while not stop.is_set():
-        _wake.wait(interval)
-        _wake.clear()
+        wakeup.wait(interval)
         try:
             dispatch()
         except Exception:  # the loop must outlive a bad pass

@@ -1,11 +1,7 @@
-"""Everything in one process, for ``make run`` and for tests.
-
-The production processes (web, worker, scheduler) run here as threads: the
-Flask app on werkzeug, an RQ worker thread and the sweep thread.  With no
-REDIS_URL, RQ runs on an in-process fakeredis; with no LINE credentials, the
-built-in LINE Platform emulator answers the bot's API calls and the
-simulator page plays the members' phones.  The database is still the truth,
-so stopping and starting again loses nothing.
+"""The job processes as threads of one process, for ``make run`` (app.py's
+``run_local``) and for tests: an RQ worker thread and the scheduler thread.
+With no REDIS_URL, RQ runs on an in-process fakeredis.  The database is
+still the truth, so stopping and starting again loses nothing.
 """
 
 from __future__ import annotations
@@ -64,46 +60,3 @@ def start_sweep_thread(stop: threading.Event) -> threading.Thread:
     thread = threading.Thread(target=run_forever, args=(stop,), name="sweep", daemon=True)
     thread.start()
     return thread
-
-
-def run_local(port: int = 8000, host: str = "127.0.0.1") -> None:
-    """Serve the bot (and, without LINE credentials, the emulator and the
-    simulator page) until Ctrl-C."""
-    import os
-
-    from werkzeug.serving import make_server
-
-    from config import ConfigError, load_settings
-    from models import create_schema
-
-    try:
-        settings = load_settings()
-    except ConfigError as exc:
-        raise SystemExit(f"tsunagari: configuration error: {exc}") from None
-    base = f"http://{host}:{port}"
-    if settings.emulator and not os.environ.get("LINE_API_BASE_URL"):
-        settings = settings.with_(line_api_base_url=base + "/line-api")
-    if settings.emulator:
-        from emulator.local import create_local_app
-
-        app = create_local_app(settings, base)
-    else:
-        from app import create_app
-
-        app = create_app(settings)
-    create_schema()
-
-    stop = threading.Event()
-    start_worker_thread(stop)
-    start_sweep_thread(stop)
-    server = make_server(host, port, app, threaded=True)
-    mode = "LINE emulator + simulator" if settings.emulator else "real LINE"
-    print(f"\n  つながり is running ({mode}, Redis: {'REDIS_URL' if settings.redis_url else 'in-process'})")
-    print(f"  open {base}/   (healthz: {base}/healthz)   Ctrl-C to stop\n", flush=True)
-    try:
-        server.serve_forever()
-    except KeyboardInterrupt:
-        pass
-    finally:
-        stop.set()
-        server.server_close()

@@ -23,7 +23,6 @@ MAX_FETCH_ATTEMPTS times in all.
 
 from __future__ import annotations
 
-import json
 import logging
 import threading
 from dataclasses import dataclass
@@ -32,10 +31,14 @@ from urllib.parse import urlsplit
 
 import urllib3
 
-from domain.jma import MAX_TELEGRAM_BYTES, Intensity, JmaXmlError, Telegram, XmlRefusedError, parse_telegram
+from domain.jma import MAX_TELEGRAM_BYTES, JmaXmlError, XmlRefusedError, parse_telegram
 from domain.jma_feed import MAX_FEED_BYTES, parse_feed, select_new_entries
-from jobs import clock, runtime
-from models import JmaFeedState, JmaTelegram, connected, naive, utc
+from jobs import runtime
+from jobs.delivery import enqueue_outbox
+from models import JmaFeedState, JmaTelegram, connected, naive
+from services import clock
+from services.quake import handle_pending
+from services.telegrams import telegram_fields, telegram_from_row  # noqa: F401 (re-exported)
 
 log = logging.getLogger(__name__)
 
@@ -127,9 +130,6 @@ def poll_job(feed_url: str) -> dict:
 
 def poll(now: datetime, feed_url: str) -> dict:
     """Read the feed, fetch what is new, handle it.  Returns counts."""
-    from jobs.quake import handle_pending  # quake builds on the rows stored here
-    from jobs.sweep import enqueue_outbox
-
     counts = {"feed": read_feed(now, feed_url)}
     counts.update(fetch_pending(now, feed_url))
     counts["handled"] = handle_pending(now, runtime.settings())
@@ -298,52 +298,3 @@ def fetch_one(row_id: int, now: datetime, feed_url: str) -> str:
         return "refused"
     _finish(row, state="fetched", fetched_at=naive(now), error=None, **telegram_fields(telegram))
     return "fetched"
-
-
-# -- what is stored of a telegram ------------------------------------------------
-
-
-def telegram_fields(telegram: Telegram) -> dict:
-    """The columns of JmaTelegram that keep what domain.quake reads."""
-    cities = {
-        code: [intensity.value, telegram.city_names.get(code, ""), code in telegram.unreceived_cities]
-        for code, intensity in telegram.cities.items()
-    }
-    return {
-        "kind": telegram.kind[:40],
-        "type_code": telegram.type_code,
-        "status": telegram.status,
-        "info_type": telegram.info_type,
-        "event_id": telegram.event_id[:40],
-        "serial": telegram.serial,
-        "report_datetime": naive(telegram.report_datetime),
-        "origin_time": naive(telegram.origin_time) if telegram.origin_time else None,
-        "hypocenter_name": (telegram.hypocenter_name or "")[:100] or None,
-        "magnitude": telegram.magnitude,
-        "max_intensity": telegram.max_intensity.value if telegram.max_intensity else None,
-        "cities": json.dumps(cities, ensure_ascii=False, separators=(",", ":")),
-    }
-
-
-def telegram_from_row(row: JmaTelegram) -> Telegram:
-    """The stored fields back as a Telegram (headline and titles are not kept)."""
-    cities = json.loads(row.cities or "{}")
-    return Telegram(
-        kind=row.kind or "",
-        type_code=row.type_code,
-        title="",
-        status=row.status,
-        info_type=row.info_type,
-        event_id=row.event_id,
-        serial=row.serial,
-        report_datetime=utc(row.report_datetime),
-        origin_time=utc(row.origin_time),
-        hypocenter_name=row.hypocenter_name,
-        magnitude=row.magnitude,
-        magnitude_text=None,
-        max_intensity=Intensity(row.max_intensity) if row.max_intensity else None,
-        headline="",
-        cities={code: Intensity(value[0]) for code, value in cities.items()},
-        unreceived_cities=frozenset(code for code, value in cities.items() if value[2]),
-        city_names={code: value[1] for code, value in cities.items()},
-    )

@@ -1,9 +1,11 @@
-"""Process-wide wiring for web, worker and scheduler processes.
+"""Process-wide handles for the job processes (worker, scheduler, the
+all-in-one runner): the settings, the LINE client and the Redis connection.
 
-Holds only replaceable handles (settings, the LINE client, the queue),
-never state that matters: every process builds the same handles from the
-environment.  ``create_app`` configures it explicitly; an RQ worker process
-configures it lazily from the environment on its first job.
+A job process configures them once when it starts (``configure``); an RQ
+worker that was not started through jobs/worker.py configures them from the
+environment on its first job.  They are replaceable handles, never state
+that matters: every process builds the same ones from the environment.
+The web app keeps its own in ``app.extensions`` (app.py).
 """
 
 from __future__ import annotations
@@ -22,12 +24,14 @@ def configure(settings: Settings, client=None, connection=None) -> None:
     from bot.line_client import LineClient
     from jobs.queue import redis_connection
     from models import init_db
+    from services import clock
 
     with _lock:
         old = _handles.get("client")
         if old is not None and old is not client:
             old.close()
         init_db(settings.database_url)
+        clock.configure(settings.demo_clock)
         _handles["settings"] = settings
         _handles["client"] = client or LineClient(
             settings.access_token, settings.line_api_base_url, settings.line_timeout

@@ -13,10 +13,11 @@ import logging
 import signal
 import threading
 
-from jobs import clock, runtime
+from jobs import runtime
 from jobs.dispatch import dispatch_events, run_dispatcher
 from jobs.tasks import run_sweep
 from models import connected
+from services import clock
 
 log = logging.getLogger(__name__)
 

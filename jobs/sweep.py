@@ -20,24 +20,21 @@ import logging
 from collections import defaultdict
 from datetime import datetime, timedelta
 
-from peewee import JOIN, fn
+from peewee import JOIN
 
+from domain.kinds import RoundStatus
 from domain.quake import ROUTINE_SKIP_WINDOW, should_skip_routine
 from domain.schedule import Schedule
 from jobs import runtime
+from jobs.delivery import enqueue_outbox
 from jobs.dispatch import dispatch_events
 from jobs.jma_poll import claim_poll
-from jobs.outbox import CLAIM_LEASE
-from jobs.queue import enqueue, enqueue_many
-from jobs.rounds import close_rounds, open_routine_rounds
-from models import Group, Outbox, Round, WebhookEvent, db, naive, utc
+from jobs.queue import enqueue
+from models import Group, Round, WebhookEvent, db, naive
+from services.rounds import close_rounds, open_routine_rounds, recent_emergencies
 
 log = logging.getLogger(__name__)
 
-# A queued job that has not run after this long is presumed lost (Redis
-# flushed or restarted) and is enqueued again; jobs are idempotent, so a
-# job that was merely slow costs a no-op.
-ENQUEUE_LEASE = timedelta(seconds=60)
 # Rows per transaction in the sweep: big enough to amortise statements, small
 # enough that a transaction holds its locks only briefly.
 BATCH = 500
@@ -100,7 +97,7 @@ def open_due_rounds(now: datetime, settings) -> int:
         Group.select(
             Group.id, Group.line_group_id, Group.schedule, Group.next_round_at, Round.id.alias("open_round")
         )
-        .join(Round, JOIN.LEFT_OUTER, on=((Round.group == Group.id) & (Round.status == "open")))
+        .join(Round, JOIN.LEFT_OUTER, on=((Round.group == Group.id) & (Round.status == RoundStatus.OPEN)))
         .where(Group.active & ~Group.paused & Group.schedule.is_null(False) & (Group.next_round_at <= n))
         .order_by(Group.next_round_at)
         .objects()
@@ -123,7 +120,7 @@ def open_due_rounds(now: datetime, settings) -> int:
                     .tuples()
                     .execute()
                 )
-            recent = recent_emergencies([g.id for g in batch if g.id in won], now)
+            recent = recent_emergencies([g.id for g in batch if g.id in won], now - ROUTINE_SKIP_WINDOW)
             # Skipped, not postponed: a group whose leader's /確認 is still
             # open, or that had an emergency round within the last 12 hours,
             # has just been asked; this occurrence is dropped.
@@ -136,29 +133,12 @@ def open_due_rounds(now: datetime, settings) -> int:
     return opened
 
 
-def recent_emergencies(group_ids: list[int], now: datetime) -> dict[int, datetime]:
-    """The latest emergency round start within ROUTINE_SKIP_WINDOW, per group."""
-    if not group_ids:
-        return {}
-    rows = (
-        Round.select(Round.group, fn.MAX(Round.opened_at))
-        .where(
-            Round.group.in_(group_ids)
-            & (Round.kind == "emergency")
-            & (Round.opened_at >= naive(now - ROUTINE_SKIP_WINDOW))
-        )
-        .group_by(Round.group)
-        .tuples()
-    )
-    return {group_id: utc(opened_at) for group_id, opened_at in rows}
-
-
 def close_due_rounds(now: datetime) -> int:
     """Close every round whose summary is due, a batch per transaction."""
     due = [
         r.id
         for r in Round.select(Round.id)
-        .where((Round.status == "open") & (Round.summary_due_at <= naive(now)))
+        .where((Round.status == RoundStatus.OPEN) & (Round.summary_due_at <= naive(now)))
         .order_by(Round.summary_due_at)
     ]
     closed = 0
@@ -166,32 +146,3 @@ def close_due_rounds(now: datetime) -> int:
         with db.atomic():
             closed += len(close_rounds(batch, now))
     return closed
-
-
-def enqueue_outbox(now: datetime, conn) -> int:
-    """Claim due outbox rows (new, retrying, or abandoned by a dead worker)
-    and enqueue a delivery job for each, in one pipeline per batch."""
-    n = naive(now)
-    stale = naive(now - ENQUEUE_LEASE)
-    due = (
-        ((Outbox.state == "pending") & (Outbox.not_before <= n))
-        | ((Outbox.state == "sending") & (Outbox.claimed_at < naive(now - CLAIM_LEASE)))
-    ) & (Outbox.enqueued_at.is_null() | (Outbox.enqueued_at < stale))
-    total = 0
-    while True:
-        batch = Outbox.select(Outbox.id).where(due).order_by(Outbox.id).limit(BATCH)
-        with db.atomic():
-            claimed = sorted(
-                row_id
-                for (row_id,) in Outbox.update(enqueued_at=n)
-                .where(Outbox.id.in_(batch) & due)
-                .returning(Outbox.id)
-                .tuples()
-                .execute()
-            )
-        if not claimed:
-            return total
-        if not enqueue_many(conn, "jobs.tasks.deliver_outbox", [(i,) for i in claimed]):
-            Outbox.update(enqueued_at=None).where(Outbox.id.in_(claimed)).execute()
-            return total
-        total += len(claimed)

@@ -8,10 +8,11 @@ import json
 import logging
 
 from bot.context import EventContext
-from bot.events import HANDLERS, group_id_of, needs_member_count, needs_profile
-from jobs import clock, runtime
-from jobs.outbox import deliver
+from bot.events import group_id_of, handle, needs_member_count, needs_profile
+from jobs import runtime
+from jobs.delivery import deliver
 from models import WebhookEvent, connected, db, naive, utc
+from services import clock
 
 log = logging.getLogger(__name__)
 
@@ -51,7 +52,6 @@ def _process_event(event_row_id: int) -> str:
     if needs_member_count(event):
         ctx.member_count = client.group_member_count(group_id)
 
-    handler = HANDLERS.get(event.get("type"))
     with db.atomic():
         claimed = (
             WebhookEvent.update(processed_at=naive(now), payload="{}", error=None)
@@ -60,8 +60,8 @@ def _process_event(event_row_id: int) -> str:
         )
         if claimed != 1:
             return "skipped"  # another worker handled it meanwhile
-        if handler is not None and event.get("mode", "active") == "active":
-            handler(ctx)
+        if event.get("mode", "active") == "active":
+            handle(ctx)
     # Send at once: a reply token lives about a minute.  The sweep retries
     # anything that does not go out now.
     for outbox in ctx.queued:

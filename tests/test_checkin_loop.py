@@ -111,7 +111,7 @@ def test_it_opens_routine_rounds_on_schedule(world):
 
 
 def world_now(world):
-    from jobs import clock
+    from services import clock
 
     return clock.now().replace(tzinfo=None)
 

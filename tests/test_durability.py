@@ -12,12 +12,14 @@ import sys
 import threading
 from pathlib import Path
 
-from jobs import clock, runtime
+from jobs import runtime
+from jobs.delivery import CLAIM_LEASE, ENQUEUE_LEASE, claim
 from jobs.dispatch import EVENT_ENQUEUE_LEASE
-from jobs.outbox import CLAIM_LEASE, REPLY_LIFETIME, add_push, claim
 from jobs.scheduler import dispatch_once
-from jobs.sweep import ENQUEUE_LEASE, close_due_rounds
+from jobs.sweep import close_due_rounds
 from models import Group, Member, Outbox, Round, WebhookEvent, db
+from services import clock
+from services.outbox import REPLY_LIFETIME, add_push
 from tests.conftest import REDIS_URL
 from tests.test_checkin_loop import setup_group
 from tests.world import HANAKO, ICHIRO

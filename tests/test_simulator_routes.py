@@ -9,10 +9,10 @@ from zoneinfo import ZoneInfo
 
 import pytest
 
+from app import create_local_app
 from config import Settings
-from emulator.local import create_local_app
-from emulator.simulator import format_offset, plan_rows, seconds_until_morning
 from models import connected, create_schema
+from web.simulator import format_offset, plan_rows, seconds_until_morning
 
 # Nothing listens here: webhooks to the bot fail fast and are only recorded,
 # which is all these tests need (the browser tests run the real loop).
@@ -187,7 +187,7 @@ def test_it_refuses_the_clock_without_demo_clock(make_app):
 
 
 def test_it_moves_the_clock_and_sweeps(client):
-    from jobs import clock
+    from services import clock
 
     before = client.get("/simulator/status").get_json()
     assert before["clock"]["ahead"] == "" and before["clock"]["demo_clock"] is True

@@ -12,6 +12,7 @@ from pathlib import Path
 import pytest
 
 from app import create_app
+from jobs import runtime
 from jobs.scheduler import dispatch_once
 from models import WebhookEvent
 from tests.conftest import SECRET
@@ -41,6 +42,7 @@ def sample_with_unique_ids() -> dict:
 
 @pytest.fixture
 def app(settings, redis_conn):
+    runtime.configure(settings)  # the dispatcher runs in this process too
     return create_app(settings)
 
 
@@ -154,7 +156,9 @@ def test_it_refuses_huge_bodies(client):
 
 
 def test_it_stores_events_even_when_redis_is_down(settings, database_url):
-    app = create_app(settings.with_(redis_url="redis://127.0.0.1:1/0"))
+    down = settings.with_(redis_url="redis://127.0.0.1:1/0")
+    runtime.configure(down)  # the dispatcher's Redis is down too
+    app = create_app(down)
     response = post(app.test_client(), sample_with_unique_ids())
     assert response.status_code == 200
     assert WebhookEvent.select().count() == 28

@@ -12,11 +12,12 @@ import json
 
 from app import create_app
 from emulator import EmulatorServer, LinePlatform
-from jobs import clock, runtime
+from jobs import runtime
 from jobs.embedded import ThreadWorker
 from jobs.queue import get_queue
 from jobs.scheduler import dispatch_once
 from jobs.tasks import run_sweep
+from services import clock
 from tests.conftest import ServerThread
 
 HANAKO, ICHIRO, JIRO = "佐藤花子", "鈴木一郎", "田中次郎"
@@ -65,6 +66,7 @@ class World:
         self.line_server = EmulatorServer(self.line).start()
         self.settings = settings.with_(line_api_base_url=self.line_server.url)
         self.redis = redis_conn
+        runtime.configure(self.settings)
         self.app = create_app(self.settings)
         self.bot_server = ServerThread(self.app).__enter__()
         self.line.webhook_url = self.bot_server.url + "/callback"

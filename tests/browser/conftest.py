@@ -77,7 +77,7 @@ def stack(tmp_path):
     """The all-in-one local app (bot + LINE emulator + simulator) on a free
     port, with the RQ worker and sweep threads, a fresh SQLite file, a fresh
     emulator state file and the in-process fakeredis."""
-    from emulator.local import create_local_app
+    from app import create_local_app
     from jobs import runtime
     from jobs.embedded import start_sweep_thread, start_worker_thread
     from models import create_schema

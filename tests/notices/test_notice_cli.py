@@ -7,9 +7,11 @@ from __future__ import annotations
 import _thread
 from collections import Counter
 
-from jobs import clock, notices
-from jobs.notices import TokenBucket, plan_notice, write_notice
+from jobs import notice_sender
+from jobs.notice_sender import TokenBucket
 from models import Group, Organisation, Outbox, naive
+from services import clock
+from services.notices import plan_notice, write_notice
 from tests.world import HANAKO, ICHIRO
 
 TEXT = "明日10時から、公民館で防災訓練があります。"
@@ -169,7 +171,7 @@ def test_it_leaves_what_ctrl_c_stopped_to_the_sweep(make_world, monkeypatch):
     org = make_org(world)
     groups = org_groups(world, org, 12)
     calls = 0
-    real_deliver = notices.deliver
+    real_deliver = notice_sender.deliver
 
     def deliver_then_ctrl_c(*args):
         nonlocal calls
@@ -178,7 +180,7 @@ def test_it_leaves_what_ctrl_c_stopped_to_the_sweep(make_world, monkeypatch):
             _thread.interrupt_main()  # what Ctrl-C does
         return real_deliver(*args)
 
-    monkeypatch.setattr(notices, "deliver", deliver_then_ctrl_c)
+    monkeypatch.setattr(notice_sender, "deliver", deliver_then_ctrl_c)
     result = send(world, "--rate", "50", "--workers", "1")
     assert result.exit_code == 130
     sent = Outbox.select().where(Outbox.state == "sent").count()

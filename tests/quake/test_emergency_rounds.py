@@ -11,8 +11,8 @@ from itertools import count
 from zoneinfo import ZoneInfo
 
 from domain.jma import JST
-from jobs import clock
 from models import Group, Round
+from services import clock
 from tests.fake_jma import TOYOTA, recent_telegram
 from tests.world import HANAKO, ICHIRO, JIRO, postback_actions
 

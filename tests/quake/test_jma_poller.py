@@ -12,9 +12,10 @@ from pathlib import Path
 import urllib3
 
 from config import load_settings
-from jobs import clock, jma_poll
+from jobs import jma_poll
 from jobs.jma_poll import claim_poll, fetch_one, record_entries
 from models import JmaFeedState, JmaTelegram
+from services import clock
 from tests.conftest import REDIS_URL
 from tests.fake_jma import BILLION_LAUGHS, FakeJma, recent_telegram
 from tests.jma.jma_fixtures import AICHI, IWATE, read_fixture
@@ -165,7 +166,7 @@ def test_it_reads_a_recent_edited_telegram_back_from_the_database(quake_world, f
     body = recent_telegram(clock.now(), city_max_int={"2321100": "未入電"})
     fake_jma.publish("20990101000000_0_VXSE53_010000.xml", body)
     quake_world.tick()
-    from jobs.jma_poll import telegram_from_row
+    from services.telegrams import telegram_from_row
 
     telegram = telegram_from_row(JmaTelegram.get())
     assert telegram.event_id == "20990101000000" and telegram.is_real

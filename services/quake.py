@@ -28,9 +28,8 @@ from datetime import datetime
 
 from peewee import IntegrityError
 
-from bot import quake_messages
-from bot.quake_commands import group_threshold
 from domain.jma import Intensity, Telegram
+from domain.kinds import Purpose, RoundKind, RoundStatus
 from domain.quake import (
     INTENSITY_REPORT,
     Action,
@@ -41,10 +40,12 @@ from domain.quake import (
     decide,
     describe_quake,
 )
-from jobs.jma_poll import telegram_from_row
-from jobs.outbox import add_push
-from jobs.rounds import close_round, open_round_now
+from messages import quake as quake_messages
 from models import Group, JmaTelegram, Round, db, naive, utc
+from services.groups import threshold as group_threshold
+from services.outbox import add_push
+from services.rounds import close_round, open_round_ids, open_round_now
+from services.telegrams import telegram_from_row
 
 log = logging.getLogger(__name__)
 
@@ -104,7 +105,7 @@ def handle_telegram(row_id: int, now: datetime, settings) -> Counter | None:
 def _groups_for(telegram: Telegram) -> list[Group]:
     if telegram.info_type == "取消":
         started = Round.select(Round.group).where(
-            (Round.kind == "emergency") & (Round.event_id == telegram.event_id)
+            (Round.kind == RoundKind.EMERGENCY) & (Round.event_id == telegram.event_id)
         )
         return list(Group.select().where(Group.active & Group.id.in_(started)))
     if not telegram.cities:
@@ -120,7 +121,7 @@ def last_emergency_rounds(group_ids: list[int]) -> dict[int, Round]:
     latest: dict[int, Round] = {}
     rows = (
         Round.select()
-        .where(Round.group.in_(group_ids) & (Round.kind == "emergency"))
+        .where(Round.group.in_(group_ids) & (Round.kind == RoundKind.EMERGENCY))
         .order_by(Round.opened_at.desc(), Round.id.desc())
     )
     for round_ in rows:
@@ -143,11 +144,11 @@ def start_emergency(
     headline = quake_messages.quake_headline(describe_quake(telegram, group.area_code))
     try:
         with db.atomic():  # a savepoint: the unique index may refuse the round
-            for open_round in Round.select(Round.id).where((Round.group == group) & (Round.status == "open")):
-                close_round(open_round.id, now)
+            for round_id in open_round_ids(group):
+                close_round(round_id, now)
             open_round_now(
                 group,
-                "emergency",
+                RoundKind.EMERGENCY,
                 now,
                 settings.emergency_summary_delay,
                 headline=headline,
@@ -161,7 +162,7 @@ def start_emergency(
 
 def post_correction(group: Group, round_: Round, now: datetime) -> None:
     """Tell the group JMA withdrew the report behind its round; once per round."""
-    was_open = round_.status == "open"
+    was_open = round_.status == RoundStatus.OPEN
     try:
         with db.atomic():
             if was_open:
@@ -169,7 +170,7 @@ def post_correction(group: Group, round_: Round, now: datetime) -> None:
             add_push(
                 group,
                 quake_messages.quake_withdrawn(was_open),
-                "correction",
+                Purpose.CORRECTION,
                 now,
                 round=round_,
                 dedup_key=f"quake-withdrawn:{round_.id}",

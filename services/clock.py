@@ -1,17 +1,25 @@
-"""The bot's clock.
+"""The service's clock.
 
 Domain code takes ``now`` as an argument; this is where processes get it.
 In demo mode (DEMO_CLOCK=1, the simulator) the clock can be moved forward so
 a whole round with its summary can be shown in a minute.  The offset is a
 database row, shared by every thread and process and kept across restarts.
+Whether this process is in demo mode is set once, by ``configure``, when the
+process starts.
 """
 
 from __future__ import annotations
 
 from datetime import UTC, datetime, timedelta
 
-from jobs import runtime
 from models import DemoClock, db
+
+_demo = False
+
+
+def configure(demo_clock: bool) -> None:
+    global _demo
+    _demo = demo_clock
 
 
 def real_now() -> datetime:
@@ -19,7 +27,7 @@ def real_now() -> datetime:
 
 
 def offset() -> timedelta:
-    if not runtime.settings().demo_clock:
+    if not _demo:
         return timedelta(0)
     row = DemoClock.select().first()
     return timedelta(seconds=row.offset_seconds if row else 0)
@@ -32,7 +40,7 @@ def now() -> datetime:
 
 def advance(seconds: int) -> datetime:
     """Move the demo clock forward.  Refused unless DEMO_CLOCK is on."""
-    if not runtime.settings().demo_clock:
+    if not _demo:
         raise PermissionError("the clock can only be moved in demo mode (DEMO_CLOCK=1)")
     if seconds <= 0:
         raise ValueError("the clock only moves forward")

@@ -1,37 +1,48 @@
-"""Opening and closing rounds: state change plus outbox, in one transaction.
+"""Rounds: opening a safety check, recording answers, closing it with its
+summary — each a state change plus its outbox rows, in one transaction.
 
-Every function here expects to run inside ``db.atomic()`` and starts with a
-conditional UPDATE, so whichever process gets there first does the work and
-every other one does nothing.  The batch forms used by the sweep run a fixed
-number of queries per batch of groups, whatever the batch size (no N+1).
+Every function here runs inside ``db.atomic()`` (the caller's) and starts
+with a conditional write, so whichever process gets there first does the
+work and every other one does nothing.  The batch forms used by the sweep
+run a fixed number of queries per batch of groups, whatever the batch size
+(no N+1).
 """
 
 from __future__ import annotations
 
 from collections import defaultdict
+from collections.abc import Callable
 from datetime import datetime, timedelta
+from enum import StrEnum
 
-from bot import messages
+from peewee import IntegrityError, fn
+
+from domain.kinds import AnswerKind, Purpose, RoundKind, RoundStatus
 from domain.rounds import MemberView, Tally, tally
-from jobs.outbox import add_push, push_row
-from models import Answer, Group, Member, Outbox, Person, Round, naive, utc
+from messages import group as group_messages
+from models import Answer, Group, Member, Outbox, Person, Round, db, naive, utc
+from services.outbox import Recipient, add_push, push_row
+
+# (prompt messages, the new round) -> None: how a prompt is queued when it
+# is not simply pushed (a leader's /確認 carries it in the free reply).
+Announce = Callable[[list[dict], Round], None]
 
 
 def open_round_now(
     group: Group,
-    kind: str,
+    kind: RoundKind,
     now: datetime,
     delay_seconds: float,
     headline: str | None = None,
     event_id: str | None = None,
     intensity: str | None = None,
-    announce=None,
+    announce: Announce | None = None,
 ) -> Round:
     """Open a round in ``group`` and queue its prompt.  The caller has
     already claimed the right to do so (and checked no round is open).
 
     ``announce(messages, round)`` queues the prompt; by default it is a
-    push, but a leader's /確認 carries it in the (free) reply."""
+    push to the group."""
     opened = Round.create(
         group=group,
         kind=kind,
@@ -41,9 +52,9 @@ def open_round_now(
         intensity=intensity,
         title=headline,
     )
-    prompt = messages.prompt(opened.id, kind, headline)
+    prompt = group_messages.prompt(opened.id, kind, headline)
     if announce is None:
-        add_push(group, prompt, "prompt", now, round=opened)
+        add_push(group, prompt, Purpose.PROMPT, now, round=opened)
     else:
         announce(prompt, opened)
     return opened
@@ -51,7 +62,8 @@ def open_round_now(
 
 def open_routine_rounds(groups: list, now: datetime, delay_seconds: float) -> int:
     """Open a routine round in each of ``groups`` (already claimed by the
-    caller): one INSERT for the rounds, one for their prompts."""
+    caller; each has ``id`` and ``line_group_id``): one INSERT for the
+    rounds, one for their prompts."""
     if not groups:
         return 0
     created = (
@@ -59,7 +71,7 @@ def open_routine_rounds(groups: list, now: datetime, delay_seconds: float) -> in
             [
                 {
                     "group": g.id,
-                    "kind": "routine",
+                    "kind": RoundKind.ROUTINE,
                     "opened_at": naive(now),
                     "summary_due_at": naive(now + timedelta(seconds=delay_seconds)),
                 }
@@ -72,7 +84,13 @@ def open_routine_rounds(groups: list, now: datetime, delay_seconds: float) -> in
     )
     round_of = {group_id: round_id for round_id, group_id in created}
     prompts = [
-        push_row(g.id, g.line_group_id, messages.prompt(round_of[g.id]), "prompt", now, round_of[g.id])
+        push_row(
+            Recipient.of_group(g),
+            group_messages.prompt(round_of[g.id]),
+            Purpose.PROMPT,
+            now,
+            round_of[g.id],
+        )
         for g in groups
     ]
     Outbox.insert_many(prompts).execute()
@@ -80,12 +98,52 @@ def open_routine_rounds(groups: list, now: datetime, delay_seconds: float) -> in
 
 
 def current_round(group: Group) -> Round | None:
+    """The group's open round, if any (the newest, should there be two)."""
     return (
         Round.select()
-        .where((Round.group == group) & (Round.status == "open"))
+        .where((Round.group == group) & (Round.status == RoundStatus.OPEN))
         .order_by(Round.opened_at.desc())
         .first()
     )
+
+
+def open_round_ids(group: Group) -> list[int]:
+    return [
+        r.id
+        for r in Round.select(Round.id).where((Round.group == group) & (Round.status == RoundStatus.OPEN))
+    ]
+
+
+class AnswerOutcome(StrEnum):
+    RECORDED = "recorded"  # a first answer
+    NOW_HELP = "now-help"  # an OK turned into 助けが必要
+    UNCHANGED = "unchanged"  # already answered so (or an OK after help)
+    ROUND_CLOSED = "round-closed"
+    NOT_REGISTERED = "not-registered"
+
+
+def record_answer(round_: Round, member: Member | None, kind: AnswerKind, now: datetime) -> AnswerOutcome:
+    """Record ``member``'s OK (or 助けが必要) for ``round_``.  Someone who said
+    OK and then asks for help is heard; an OK after help changes nothing."""
+    if member is None or not member.active:
+        return AnswerOutcome.NOT_REGISTERED
+    if round_.status != RoundStatus.OPEN:
+        return AnswerOutcome.ROUND_CLOSED
+    try:
+        with db.atomic():
+            Answer.create(round=round_, member=member, kind=kind, answered_at=naive(now))
+        return AnswerOutcome.RECORDED
+    except IntegrityError:
+        pass
+    if kind == AnswerKind.HELP:
+        changed = (
+            Answer.update(kind=AnswerKind.HELP)
+            .where((Answer.round == round_) & (Answer.member == member) & (Answer.kind != AnswerKind.HELP))
+            .execute()
+        )
+        if changed:
+            return AnswerOutcome.NOW_HELP
+    return AnswerOutcome.UNCHANGED
 
 
 def member_views(group_ids: list[int]) -> dict[int, list[MemberView]]:
@@ -122,14 +180,13 @@ def close_rounds(round_ids: list[int], now: datetime, send_summary: bool = True)
     else).  Five queries, however many rounds."""
     if not round_ids:
         return []
-    closed = (
-        Round.update(status="closed", closed_at=naive(now))
-        .where(Round.id.in_(round_ids) & (Round.status == "open"))
+    closed = list(
+        Round.update(status=RoundStatus.CLOSED, closed_at=naive(now))
+        .where(Round.id.in_(round_ids) & (Round.status == RoundStatus.OPEN))
         .returning(Round.id, Round.group, Round.kind)
         .tuples()
         .execute()
     )
-    closed = list(closed)
     if not closed or not send_summary:
         return [round_id for round_id, _, _ in closed]
     group_ids = sorted({group_id for _, group_id, _ in closed})
@@ -147,7 +204,11 @@ def close_rounds(round_ids: list[int], now: datetime, send_summary: bool = True)
         if group.active and (result.answered or result.unanswered):
             summaries.append(
                 push_row(
-                    group_id, group.line_group_id, messages.summary(result, kind), "summary", now, round_id
+                    Recipient.of_group(group),
+                    group_messages.summary(result, kind),
+                    Purpose.SUMMARY,
+                    now,
+                    round_id,
                 )
             )
     if summaries:
@@ -160,3 +221,20 @@ def close_round(round_id: int, now: datetime, send_summary: bool = True) -> Roun
     if close_rounds([round_id], now, send_summary):
         return Round.get_by_id(round_id)
     return None
+
+
+def recent_emergencies(group_ids: list[int], since: datetime) -> dict[int, datetime]:
+    """The latest emergency round start at or after ``since``, per group."""
+    if not group_ids:
+        return {}
+    rows = (
+        Round.select(Round.group, fn.MAX(Round.opened_at))
+        .where(
+            Round.group.in_(group_ids)
+            & (Round.kind == RoundKind.EMERGENCY)
+            & (Round.opened_at >= naive(since))
+        )
+        .group_by(Round.group)
+        .tuples()
+    )
+    return {group_id: utc(opened_at) for group_id, opened_at in rows}

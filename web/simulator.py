@@ -1,7 +1,7 @@
 """The simulator page: a LINE group chat in the browser, for ``make run``.
 
-Registered by ``emulator.local.create_local_app`` only (emulator mode), on
-the bot's own app.  The page plays the members' phones: it reads and writes
+Registered by ``app.create_local_app`` only (emulator mode), on the bot's
+own app.  The page plays the members' phones: it reads and writes
 the emulator through its JSON ``/line-api/_sim/`` endpoints, so what the
 page shows is exactly what the bot sent to "LINE".  This blueprint adds:
 
@@ -25,9 +25,12 @@ from zoneinfo import ZoneInfo
 
 from flask import Blueprint, current_app, jsonify, redirect, render_template, request, url_for
 
-from emulator.local import API_PREFIX
 from emulator.platform import LinePlatform
-from jobs import clock, runtime
+from jobs.tasks import run_sweep
+from services import clock
+
+# Where the emulated LINE Platform is mounted on the local app (app.py).
+API_PREFIX = "/line-api"
 
 bp = Blueprint("simulator", __name__)
 
@@ -117,8 +120,12 @@ def _platform() -> LinePlatform:
     return current_app.extensions["line_emulator"]
 
 
+def _settings():
+    return current_app.extensions["tsunagari.settings"]
+
+
 def _status() -> dict:
-    settings = runtime.settings()
+    settings = _settings()
     usage = _platform().usage()
     return {
         "clock": {
@@ -241,9 +248,7 @@ def move_clock():
     """JSON ``{"advance": "23h" | "next-morning"}``: move the bot's clock,
     then sweep once so whatever fell due (a summary, a scheduled check) is
     sent now rather than at the next tick.  403 unless DEMO_CLOCK."""
-    from jobs.tasks import run_sweep
-
-    settings = runtime.settings()
+    settings = _settings()
     if not settings.demo_clock:
         return jsonify(error="時計を進められるのはデモモード（DEMO_CLOCK=1）だけです。"), 403
     body = request.get_json(silent=True) or {}

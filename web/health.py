@@ -2,10 +2,9 @@
 
 from __future__ import annotations
 
-from flask import Blueprint, jsonify
+from flask import Blueprint, current_app, jsonify
 from redis.exceptions import RedisError
 
-from jobs import runtime
 from models import db
 
 bp = Blueprint("health", __name__)
@@ -20,7 +19,7 @@ def healthz():
     except Exception as exc:
         checks["database"] = f"error: {type(exc).__name__}"
     try:
-        runtime.connection().ping()
+        current_app.extensions["tsunagari.redis"]().ping()
         checks["redis"] = "ok"
     except (RedisError, OSError) as exc:
         checks["redis"] = f"error: {type(exc).__name__}"

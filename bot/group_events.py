@@ -1,0 +1,82 @@
+"""Webhook events in a group chat: the bot joining and leaving, members
+coming and going, messages and button taps."""
+
+from __future__ import annotations
+
+from bot import answers
+from bot.commands import run_command
+from bot.context import EventContext
+from bot.postbacks import GROUP_POSTBACKS, run_postback
+from domain.commands import is_ok_answer, parse_command
+from domain.kinds import Purpose
+from messages import group as group_messages
+from services import groups, membership
+
+
+def _load_sender(ctx: EventContext) -> None:
+    if ctx.user_id:
+        ctx.person = membership.find_person(ctx.user_id)
+        ctx.member = membership.find_member(ctx.group, ctx.person)
+
+
+def on_join(ctx: EventContext) -> None:
+    groups.bot_joined(ctx.group, ctx.member_count, ctx.now, ctx.settings.tz)
+    ctx.reply(group_messages.greeting(), Purpose.GREETING)
+
+
+def on_leave(ctx: EventContext) -> None:
+    groups.bot_left(ctx.group, ctx.now)
+
+
+def on_member_joined(ctx: EventContext) -> None:
+    groups.set_member_count(ctx.group, ctx.member_count)
+    ctx.reply(group_messages.welcome(), Purpose.WELCOME)
+
+
+def on_member_left(ctx: EventContext) -> None:
+    groups.set_member_count(ctx.group, ctx.member_count)
+    left = ctx.event.get("left")
+    members = left.get("members") if isinstance(left, dict) else None
+    user_ids = [
+        m["userId"]
+        for m in (members if isinstance(members, list) else [])
+        if isinstance(m, dict) and isinstance(m.get("userId"), str)
+    ]
+    membership.leave_by_line_ids(ctx.group, user_ids, ctx.now)
+
+
+def on_message(ctx: EventContext) -> None:
+    message = ctx.event.get("message")
+    if not isinstance(message, dict) or message.get("type") != "text" or not ctx.user_id:
+        return  # not text, or LINE did not say who it was (e.g. a desktop client)
+    text = message.get("text")
+    if not isinstance(text, str):
+        return
+    _load_sender(ctx)
+    command = parse_command(text)
+    if command is not None:
+        run_command(ctx, command)
+    elif is_ok_answer(text):
+        answers.typed_ok(ctx)
+    # Anything else is the group's own conversation: the bot stays quiet.
+
+
+def on_postback(ctx: EventContext) -> None:
+    if not ctx.user_id:
+        return
+    _load_sender(ctx)
+    run_postback(ctx, GROUP_POSTBACKS)
+
+
+# The group events that exist before the bot sees the group (the ones it
+# creates a Group row for) and the ones that need the row to exist already.
+HANDLERS = {
+    "join": on_join,
+    "leave": on_leave,
+    "memberJoined": on_member_joined,
+    "memberLeft": on_member_left,
+    "message": on_message,
+    "postback": on_postback,
+}
+# Events that only make sense for a group we already know.
+NEEDS_KNOWN_GROUP = frozenset({"leave", "memberLeft"})

@@ -1,0 +1,29 @@
+"""Webhook events in a person's one-to-one chat with the bot.
+
+Today the bot only explains that it works in groups; the one-to-one 見守り
+service adds its handlers to ``HANDLERS`` (and its commands and buttons to
+tables of its own), routed here by bot/events.py exactly as group events
+are.
+"""
+
+from __future__ import annotations
+
+from bot.context import EventContext
+from domain.kinds import Purpose
+from messages import one_to_one
+
+
+def explain(ctx: EventContext) -> None:
+    ctx.reply(one_to_one.groups_only(), Purpose.ONE_TO_ONE)
+
+
+def on_message(ctx: EventContext) -> None:
+    message = ctx.event.get("message")
+    if isinstance(message, dict) and message.get("type") == "text":
+        explain(ctx)
+
+
+HANDLERS = {
+    "follow": explain,
+    "message": on_message,
+}

@@ -1,0 +1,226 @@
+"""What the bot answers to commands typed in a group: the usage, the
+replies of each command, refusals.  Members and leaders read these."""
+
+from __future__ import annotations
+
+from messages.flex import names, text
+from messages.i18n import N_, _
+
+# name -> (how it is typed, one line for /ヘルプ).  N_: translated when shown.
+USAGE: dict[str, tuple[str, str]] = {
+    "help": (N_("/ヘルプ"), N_("使い方を表示します")),
+    "name": (N_("/名前 山田花子"), N_("呼び名を登録します")),
+    "quit": (N_("/退会"), N_("参加をやめます")),
+    "status": (N_("/状況"), N_("いまの確認の様子を表示します")),
+    "leader": (N_("/リーダー"), N_("リーダーになります（指名は /リーダー お名前）")),
+    "schedule": (N_("/設定 毎日 9:00"), N_("確認の時間を決めます")),
+    "check": (N_("/確認"), N_("いますぐ確認します")),
+    "pause": (N_("/停止"), N_("定期の確認を止めます")),
+    "resume": (N_("/再開"), N_("定期の確認を再開します")),
+    "notice": (N_("/お知らせ 本文"), N_("グループにお知らせします")),
+    "area": (
+        N_("/地域 厚木市"),
+        N_("地震のときに無事を確認する地域を決めます（震度も書けます：/地域 厚木市 震度4）"),
+    ),
+    "drill": (N_("/訓練"), N_("地震のときの確認を練習します")),
+}
+
+
+def usage_of(name: str) -> str:
+    return _(USAGE[name][0])
+
+
+def help_text(
+    member_commands: list[str], leader_commands: list[str] | None, no_leader_yet: bool
+) -> list[dict]:
+    """/ヘルプ: the member commands, and the leader commands for a leader."""
+    lines = [_("【つながりの使い方】"), _("確認のお知らせが来たら、OKを押すだけです。"), ""]
+    lines += [f"{_(USAGE[n][0])}\n　{_(USAGE[n][1])}" for n in member_commands]
+    if leader_commands is not None:
+        lines += ["", _("【リーダーの方】")]
+        lines += [f"{_(USAGE[n][0])}\n　{_(USAGE[n][1])}" for n in leader_commands]
+    elif no_leader_yet:
+        lines += ["", _("まとめ役の方は「/リーダー」と送るとリーダーになれます。")]
+    return [text("\n".join(lines))]
+
+
+def refusal(command_name: str, leader_names: list[str]) -> list[dict]:
+    """A leader-only command (or button) from someone who is not a leader."""
+    word = usage_of(command_name).split()[0]
+    who = _("リーダー（{names}）").format(names=names(leader_names)) if leader_names else _("リーダー")
+    body = _("「{word}」は{who}の方だけが使えます。ごめんなさい。").format(word=word, who=who)
+    if not leader_names:
+        body += "\n" + _("まだリーダーがいません。まとめ役の方は「/リーダー」と送ってください。")
+    return [text(body)]
+
+
+# -- /名前 -------------------------------------------------------------------
+def name_missing() -> list[dict]:
+    return [text(_("お名前を続けて送ってください。\n例：/名前 山田花子"))]
+
+
+def name_invalid(limit: int) -> list[dict]:
+    return [text(_("お名前は{limit}文字までで送ってください。\n例：/名前 山田花子").format(limit=limit))]
+
+
+def name_set(name: str) -> list[dict]:
+    return [text(_("これから「{name}さん」とお呼びします。").format(name=name))]
+
+
+# -- /退会 -------------------------------------------------------------------
+def not_joined() -> list[dict]:
+    return [text(_("まだ参加されていません。"))]
+
+
+def quit_done(name: str) -> list[dict]:
+    return [
+        text(
+            _("{name}さんの参加をやめました。また参加するときは「参加する」を押してください。").format(
+                name=name
+            )
+        )
+    ]
+
+
+# -- /リーダー ----------------------------------------------------------------
+def already_leader() -> list[dict]:
+    return [text(_("すでにリーダーです。"))]
+
+
+def leaders_are(leader_names: list[str]) -> list[dict]:
+    return [
+        text(
+            _("リーダーは{names}です。リーダーの方から「/リーダー お名前」で指名してもらえます。").format(
+                names=names(leader_names)
+            )
+        )
+    ]
+
+
+def became_leader(name: str) -> list[dict]:
+    return [
+        text(
+            _(
+                "{name}さんがリーダーになりました。\n"
+                "確認の時間を決めてください。例：/設定 毎日 9:00\n"
+                "使い方は「/ヘルプ」で見られます。"
+            ).format(name=name)
+        )
+    ]
+
+
+def member_not_found(wanted: str) -> list[dict]:
+    return [text(_("「{wanted}」さんが見つかりません。参加済みの方だけ指名できます。").format(wanted=wanted))]
+
+
+def member_ambiguous(wanted: str) -> list[dict]:
+    return [
+        text(
+            _("「{wanted}」さんが複数います。/名前 で呼び名を変えてから指名してください。").format(
+                wanted=wanted
+            )
+        )
+    ]
+
+
+def is_already_leader(name: str) -> list[dict]:
+    return [text(_("{name}さんはすでにリーダーです。").format(name=name))]
+
+
+def appointed(name: str) -> list[dict]:
+    return [text(_("{name}さんをリーダーにしました。").format(name=name))]
+
+
+# -- /状況 -------------------------------------------------------------------
+def status(lines: list[str]) -> list[dict]:
+    return [text("\n".join([_("【いまの状況】"), *lines]))]
+
+
+def status_schedule(described: str, paused: bool) -> str:
+    return _("確認の予定：{when}").format(when=described) + (_("（停止中）") if paused else "")
+
+
+def status_next(when: str) -> str:
+    return _("次の確認：{when}").format(when=when)
+
+
+def status_no_schedule() -> str:
+    return _("確認の予定：まだ決まっていません")
+
+
+def status_round(ok: int, help_count: int, waiting: int, summary_at: str) -> str:
+    helped = _("・助けが必要 {count}人").format(count=help_count) if help_count else ""
+    return _("いまの確認：OK {ok}人{helped}・まだ {waiting}人（{when}にまとめます）").format(
+        ok=ok, helped=helped, waiting=waiting, when=summary_at
+    )
+
+
+def status_members(count: int) -> str:
+    return _("参加している方：{count}人").format(count=count)
+
+
+def status_usage(used: int) -> str:
+    return _("今月のメッセージ数（このボット全体）：{used}通（無料プランは月200通まで）").format(used=used)
+
+
+# -- /設定 /停止 /再開 ---------------------------------------------------------
+def schedule_unknown(examples: tuple[str, ...]) -> list[dict]:
+    return [
+        text(_("確認の時間がわかりませんでした。次のように送ってください。") + "\n" + "\n".join(examples))
+    ]
+
+
+def schedule_set(described: str, next_at: str) -> list[dict]:
+    return [
+        text(
+            _("確認の予定を「{when}」にしました。\n次の確認は{next}です。").format(
+                when=described, next=next_at
+            )
+        )
+    ]
+
+
+def already_paused() -> list[dict]:
+    return [text(_("すでに停止しています。再開するときは「/再開」と送ってください。"))]
+
+
+def paused() -> list[dict]:
+    return [text(_("定期の確認を停止しました。再開するときは「/再開」と送ってください。"))]
+
+
+def no_schedule_yet() -> list[dict]:
+    return [text(_("まだ確認の予定がありません。\n例：/設定 毎日 9:00"))]
+
+
+def not_paused() -> list[dict]:
+    return [text(_("定期の確認は動いています。"))]
+
+
+def resumed(next_at: str) -> list[dict]:
+    return [text(_("定期の確認を再開しました。次の確認は{next}です。").format(next=next_at))]
+
+
+# -- /確認 /訓練 -------------------------------------------------------------
+def round_in_progress(summary_at: str) -> list[dict]:
+    return [text(_("いま確認中です。{when}にまとめます。").format(when=summary_at))]
+
+
+def drill_waits(summary_at: str) -> list[dict]:
+    return [
+        text(_("いま確認中です。{when}にまとめます。訓練はそのあとでお願いします。").format(when=summary_at))
+    ]
+
+
+# -- /お知らせ ----------------------------------------------------------------
+def notice_missing() -> list[dict]:
+    return [text(_("お知らせの本文を続けて送ってください。\n例：/お知らせ 明日は防災訓練です"))]
+
+
+def notice_too_long(limit: int) -> list[dict]:
+    return [
+        text(
+            _(
+                "お知らせが長すぎます（LINEでは1通{limit}文字ほどまでです）。いくつかに分けて送ってください。"
+            ).format(limit=limit)
+        )
+    ]

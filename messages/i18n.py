@@ -1,0 +1,60 @@
+"""Which language a message is written in, and the translation of one text.
+
+Every word a user reads is written in the catalogue modules of this package
+as ``_("…")`` (or ``N_("…")`` in a table, translated where it is shown), with
+named ``{placeholders}`` filled by ``.format()`` after translation, so that a
+gettext catalogue can translate it whole.  The language is chosen per message
+by its reader's setting, with ``using(language)`` around the builder call;
+builders themselves take no language argument.
+
+Japanese is the source language: with no catalogue for a language the text
+is shown as written.
+"""
+
+from __future__ import annotations
+
+import gettext as _gettext
+from collections.abc import Iterator
+from contextlib import contextmanager
+from contextvars import ContextVar
+from functools import lru_cache
+from pathlib import Path
+
+SOURCE_LANGUAGE = "ja"
+LOCALE_DIR = Path(__file__).resolve().parent / "locale"
+
+_current: ContextVar[str] = ContextVar("language", default=SOURCE_LANGUAGE)
+
+
+@lru_cache(maxsize=8)
+def _translations(language: str) -> _gettext.NullTranslations:
+    if language == SOURCE_LANGUAGE:
+        return _gettext.NullTranslations()
+    return _gettext.translation("messages", LOCALE_DIR, languages=[language], fallback=True)
+
+
+def current_language() -> str:
+    return _current.get()
+
+
+@contextmanager
+def using(language: str | None) -> Iterator[None]:
+    """Build messages in ``language`` (None: the source language) inside the block."""
+    token = _current.set(language or SOURCE_LANGUAGE)
+    try:
+        yield
+    finally:
+        _current.reset(token)
+
+
+def gettext(message: str) -> str:
+    """``message`` in the current language."""
+    return _translations(_current.get()).gettext(message)
+
+
+def N_(message: str) -> str:
+    """Mark a text for the catalogue without translating it yet (tables)."""
+    return message
+
+
+_ = gettext

@@ -1,0 +1,107 @@
+"""Who is in a group: registering (参加する), names, leaving, leadership."""
+
+from __future__ import annotations
+
+from datetime import datetime
+
+from peewee import IntegrityError
+
+from models import Group, Member, Person, db, naive
+
+
+def find_person(line_user_id: str) -> Person | None:
+    return Person.get_or_none(Person.line_user_id == line_user_id)
+
+
+def find_member(group: Group, person: Person | None) -> Member | None:
+    if person is None:
+        return None
+    return Member.get_or_none((Member.group == group) & (Member.person == person))
+
+
+def ensure_person(line_user_id: str, display_name: str | None, now: datetime) -> Person:
+    """The Person for a LINE user, created on first sight.  A display name
+    LINE gave us replaces the stored one (people rename themselves)."""
+    person = find_person(line_user_id)
+    if person is None:
+        try:
+            with db.atomic():
+                return Person.create(
+                    line_user_id=line_user_id, display_name=display_name or "", created_at=naive(now)
+                )
+        except IntegrityError:
+            person = Person.get(Person.line_user_id == line_user_id)
+    if display_name and person.display_name != display_name:
+        person.display_name = display_name
+        person.save()
+    return person
+
+
+def register(
+    group: Group, person: Person, member: Member | None, now: datetime, nickname: str | None = None
+) -> tuple[Member, bool]:
+    """Register ``person`` in ``group`` (idempotent).  Returns the member and
+    whether they were newly registered (or re-registered after leaving)."""
+    if member is None:
+        try:
+            with db.atomic():
+                return (
+                    Member.create(group=group, person=person, nickname=nickname, registered_at=naive(now)),
+                    True,
+                )
+        except IntegrityError:
+            member = Member.get((Member.group == group) & (Member.person == person))
+    fresh = not member.active
+    if fresh or nickname:
+        member.active = True
+        member.left_at = None
+        if fresh:
+            member.registered_at = naive(now)
+        if nickname:
+            member.nickname = nickname
+        member.save()
+    return member, fresh
+
+
+def leave(group: Group, person_ids: list[int], now: datetime) -> int:
+    """Members stop being registered (they left the group or sent /退会);
+    a leader who leaves stops being a leader.  Rows are kept so past rounds
+    still read correctly.  Returns how many were registered."""
+    if not person_ids:
+        return 0
+    return (
+        Member.update(active=False, is_leader=False, left_at=naive(now))
+        .where((Member.group == group) & Member.person.in_(person_ids) & Member.active)
+        .execute()
+    )
+
+
+def leave_by_line_ids(group: Group, line_user_ids: list[str], now: datetime) -> int:
+    people = [p.id for p in Person.select(Person.id).where(Person.line_user_id.in_(line_user_ids))]
+    return leave(group, people, now)
+
+
+def leaders(group: Group) -> list[Member]:
+    return list(
+        Member.select(Member, Person)
+        .join(Person)
+        .where((Member.group == group) & Member.active & Member.is_leader)
+        .order_by(Member.registered_at)
+    )
+
+
+def leader_names(group: Group) -> list[str]:
+    return [m.name for m in leaders(group)]
+
+
+def active_members(group: Group) -> list[Member]:
+    return list(Member.select(Member, Person).join(Person).where((Member.group == group) & Member.active))
+
+
+def count_active(group: Group) -> int:
+    return Member.select().where((Member.group == group) & Member.active).count()
+
+
+def make_leader(member: Member) -> None:
+    Member.update(is_leader=True).where(Member.id == member.id).execute()
+    member.is_leader = True
