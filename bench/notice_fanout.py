@@ -1,6 +1,6 @@
 """Notice fan-out: one notice to 2,000 groups at LINE's rate limit.
 
-Target (issue #4): the CLI's sending code (jobs.notice_sender.send_notice) limited
+Target: the CLI's sending code (jobs.notice_sender.send_notice) limited
 to 200 requests/s against the project's LINE emulator
 (EmulatorServer(LinePlatform(..., rate_limit_per_second=200))) finishes in
 <= 1.1 x the 10 s that limit allows, with zero duplicate pushes (counted per

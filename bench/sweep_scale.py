@@ -1,6 +1,6 @@
 """Sweep at scale: open every due round, then compute every summary.
 
-Target (issue #2): 10,000 groups with 10 registered members each, opening
+Target: 10,000 groups with 10 registered members each, opening
 every due round and computing every summary in <= 10 s on SQLite, with a
 constant number of queries per group (no N+1).
 

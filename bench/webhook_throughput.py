@@ -1,6 +1,6 @@
 """Webhook throughput: the Procfile's web process against a bare Flask app.
 
-Target (issue #2): signed single-event bodies at 16 concurrent connections;
+Target: signed single-event bodies at 16 concurrent connections;
 the bot reaches >= 0.5x the bare app's throughput on the same gunicorn
 settings, with p99 <= 50 ms, and every event answered 200 is stored.
 

@@ -130,7 +130,10 @@ class LineClient:
 
 
 def classify_error(status: int, body: str | None) -> SendResult:
-    """Map LINE's error answer to a SendResult (see the fact sheet, §2)."""
+    """Map LINE's error answer to a SendResult.
+
+    LINE's rules: https://developers.line.biz/en/reference/messaging-api/#status-codes
+    and https://developers.line.biz/en/docs/messaging-api/retrying-api-request/"""
     message = _error_message(body)
     if status == 409:
         # "The retry key is already accepted": it was sent before.

@@ -18,7 +18,7 @@ import random
 from datetime import datetime, timedelta
 
 from domain.kinds import OutboxKind, OutboxState, RecipientKind
-from jobs.queue import enqueue_many
+from jobs.queue import Job, enqueue_many
 from models import Group, Outbox, db, naive, utc
 from services.outbox import add_push, recipient_of
 
@@ -175,7 +175,7 @@ def enqueue_outbox(now: datetime, conn) -> int:
             )
         if not claimed:
             return total
-        if not enqueue_many(conn, "jobs.tasks.deliver_outbox", [(i,) for i in claimed]):
+        if not enqueue_many(conn, Job.DELIVER_OUTBOX, [(i,) for i in claimed]):
             Outbox.update(enqueued_at=None).where(Outbox.id.in_(claimed)).execute()
             return total
         total += len(claimed)

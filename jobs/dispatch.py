@@ -17,7 +17,7 @@ import logging
 import threading
 from datetime import datetime, timedelta
 
-from jobs.queue import enqueue_many
+from jobs.queue import Job, enqueue_many
 from models import WebhookEvent, db, naive
 from services import wakeup
 
@@ -55,7 +55,7 @@ def dispatch_events(now: datetime, connection) -> int:
             .tuples()
             .execute()
         ]
-    if claimed and not enqueue_many(connection, "jobs.tasks.process_event", [(i,) for i in sorted(claimed)]):
+    if claimed and not enqueue_many(connection, Job.PROCESS_EVENT, [(i,) for i in sorted(claimed)]):
         WebhookEvent.update(enqueued_at=None).where(WebhookEvent.id.in_(claimed)).execute()
         return 0
     return len(claimed)

@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import logging
 import threading
+from enum import StrEnum
 
 from redis import Redis
 from redis.exceptions import RedisError
@@ -16,6 +17,18 @@ from rq import Queue
 log = logging.getLogger(__name__)
 
 QUEUE_NAME = "tsunagari"
+
+
+class Job(StrEnum):
+    """The jobs workers run, by the dotted path RQ imports them from (RQ
+    stores the name, so a job enqueued before a deploy still finds its
+    function after it)."""
+
+    PROCESS_EVENT = "jobs.tasks.process_event"
+    DELIVER_OUTBOX = "jobs.tasks.deliver_outbox"
+    POLL_JMA = "jobs.jma_poll.poll_job"
+
+
 _fake_lock = threading.Lock()
 _fake = None
 
@@ -41,7 +54,7 @@ def get_queue(connection: Redis) -> Queue:
 JOB_OPTIONS = {"result_ttl": 0, "failure_ttl": 7 * 24 * 3600, "timeout": 300}
 
 
-def enqueue_many(connection: Redis, func: str, arg_tuples: list[tuple]) -> bool:
+def enqueue_many(connection: Redis, func: Job, arg_tuples: list[tuple]) -> bool:
     """Enqueue ``func(*args)`` for each args tuple in one Redis pipeline;
     False (logged) if Redis is unavailable (the rows stay due in the
     database and the next pass enqueues them again)."""
@@ -56,6 +69,6 @@ def enqueue_many(connection: Redis, func: str, arg_tuples: list[tuple]) -> bool:
     return True
 
 
-def enqueue(connection: Redis, func: str, *args) -> bool:
+def enqueue(connection: Redis, func: Job, *args) -> bool:
     """Put one ``func(*args)`` on the queue (see enqueue_many)."""
     return enqueue_many(connection, func, [args])

@@ -29,7 +29,7 @@ from jobs import runtime
 from jobs.delivery import enqueue_outbox
 from jobs.dispatch import dispatch_events
 from jobs.jma_poll import claim_poll
-from jobs.queue import enqueue
+from jobs.queue import Job, enqueue
 from models import Group, Round, WebhookEvent, db, naive
 from services.rounds import close_rounds, open_routine_rounds, recent_emergencies
 
@@ -78,7 +78,7 @@ def enqueue_jma_poll(now: datetime, settings, conn) -> int:
     database, so several schedulers still poll JMA once a minute)."""
     if not settings.jma_feed_url or not claim_poll(now, settings.jma_feed_url):
         return 0
-    enqueue(conn, "jobs.jma_poll.poll_job", settings.jma_feed_url)
+    enqueue(conn, Job.POLL_JMA, settings.jma_feed_url)
     return 1
 
 

@@ -119,8 +119,27 @@ def utc(*args) -> datetime:
 
 
 @pytest.fixture
+def sqlite_settings(tmp_path) -> Settings:
+    """Settings for tests that need only a database: SQLite, no Redis."""
+    url = f"sqlite:///{tmp_path / 'fast.sqlite3'}"
+    reset_database(url)
+    return Settings(channel_secret=SECRET, access_token=TOKEN, database_url=url, demo_clock=True)
+
+
+@pytest.fixture
+def bot(sqlite_settings):
+    """The bot's handlers without transport (tests/support.py's Bot), at
+    9:00 JST on a Monday."""
+    from services import clock
+    from tests.support import Bot
+
+    clock.configure(sqlite_settings.demo_clock)
+    return Bot(sqlite_settings, utc(2026, 11, 30, 0, 0))
+
+
+@pytest.fixture
 def world(settings, redis_conn):
-    from tests.world import World
+    from tests.support import World
 
     w = World(settings, redis_conn)
     yield w

@@ -3,18 +3,9 @@
 from __future__ import annotations
 
 from models import Answer, Group, Member, Outbox, Round, WebhookEvent
-from tests.world import HANAKO, ICHIRO, JIRO, postback_actions
+from tests.support import HANAKO, ICHIRO, JIRO, postback_actions, setup_group
 
 DAY = 24 * 3600
-
-
-def setup_group(world, schedule: str | None = None) -> str:
-    group_id = world.group(HANAKO, ICHIRO, JIRO)
-    world.join(group_id, HANAKO, ICHIRO, JIRO)
-    world.lead(group_id, HANAKO)
-    if schedule:
-        world.say(group_id, HANAKO, f"/設定 {schedule}")
-    return group_id
 
 
 def test_it_greets_a_group_by_reply_with_a_join_button(world):

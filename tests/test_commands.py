@@ -4,23 +4,11 @@ from __future__ import annotations
 
 import pytest
 
+from domain import postback as codec
 from domain.commands import is_ok_answer, parse_command
+from domain.kinds import AnswerKind
 from models import Group, Member, Outbox, Round
-from tests.test_checkin_loop import setup_group
-from tests.world import HANAKO, ICHIRO, JIRO
-
-
-def group_state():
-    """Everything a command could change, to prove that bad input changed nothing."""
-    group = Group.get()
-    return (
-        group.schedule,
-        group.paused,
-        group.next_round_at,
-        Round.select().count(),
-        [(m.nickname, m.is_leader, m.active) for m in Member.select().order_by(Member.id)],
-        Outbox.select().where(Outbox.kind == "push").count(),
-    )
+from tests.support import HANAKO, ICHIRO, JIRO, group_state, setup_group
 
 
 # -- parsing (pure) -------------------------------------------------------------
@@ -68,91 +56,88 @@ def test_it_keeps_the_notice_text_as_typed():
     assert command.raw_arg == "明日９時　公民館"
 
 
-# -- leaders ------------------------------------------------------------------------
-def test_it_makes_the_first_member_who_asks_the_leader(world):
-    group_id = world.group(HANAKO, ICHIRO)
-    world.lead(group_id, HANAKO)
-    assert "佐藤花子さんがリーダーになりました" in world.last_text(group_id)
+# -- leaders (the fast harness: handlers on SQLite, no transport) -------------------
+def test_it_makes_the_first_member_who_asks_the_leader(bot):
+    group = bot.group(HANAKO, ICHIRO)
+    assert "佐藤花子さんがリーダーになりました" in bot.say(group, HANAKO, "/リーダー")
     assert Member.get().is_leader and Member.get().person.display_name == HANAKO  # registered too
-    world.lead(group_id, ICHIRO)
-    assert "リーダーは佐藤花子さんです" in world.last_text(group_id)
+    assert "リーダーは佐藤花子さんです" in bot.say(group, ICHIRO, "/リーダー")
     assert [m.is_leader for m in Member.select()] == [True]  # a refusal registers nobody
 
 
-def test_it_lets_a_leader_appoint_another(world):
-    group_id = setup_group(world)
-    world.say(group_id, HANAKO, "/リーダー 鈴木一郎さん")
-    assert "鈴木一郎さんをリーダーにしました" in world.last_text(group_id)
-    world.say(group_id, ICHIRO, "/停止")
+def test_it_lets_a_leader_appoint_another(bot):
+    group = bot.setup()
+    assert "鈴木一郎さんをリーダーにしました" in bot.say(group, HANAKO, "/リーダー 鈴木一郎さん")
+    bot.say(group, ICHIRO, "/停止")
     assert Group.get().paused is True
 
 
-def test_it_refuses_to_appoint_someone_unknown(world):
-    group_id = setup_group(world)
+def test_it_refuses_to_appoint_someone_unknown(bot):
+    group = bot.setup()
     before = group_state()
-    world.say(group_id, HANAKO, "/リーダー 山田太郎")
-    assert "見つかりません" in world.last_text(group_id)
+    assert "見つかりません" in bot.say(group, HANAKO, "/リーダー 山田太郎")
     assert group_state() == before
 
 
 @pytest.mark.parametrize(
     "command", ["/設定 毎日 9:00", "/確認", "/停止", "/再開", "/お知らせ こんにちは", "/リーダー 田中次郎"]
 )
-def test_it_politely_refuses_leader_commands_from_members(world, command):
-    group_id = setup_group(world)
+def test_it_politely_refuses_leader_commands_from_members(bot, command):
+    group = bot.setup()
     before = group_state()
-    world.say(group_id, JIRO, command)
-    reply = world.last_text(group_id)
+    reply = bot.say(group, JIRO, command)
     assert "リーダー（佐藤花子さん）の方だけが使えます" in reply and "ごめんなさい" in reply
     assert group_state() == before
 
 
-def test_it_tells_members_how_to_become_leader_when_there_is_none(world):
-    group_id = world.group(HANAKO)
-    world.join(group_id, HANAKO)
-    world.say(group_id, HANAKO, "/確認")
-    assert "まだリーダーがいません" in world.last_text(group_id)
+def test_it_refuses_a_leaders_button_from_a_member_by_the_same_rule(bot):
+    group = bot.setup()
+    before = group_state()
+    reply = bot.tap(group, JIRO, codec.ChooseArea("1421200"))
+    assert "「/地域」はリーダー（佐藤花子さん）の方だけが使えます" in reply
+    assert group_state() == before and Group.get().area_code is None
+
+
+def test_it_tells_members_how_to_become_leader_when_there_is_none(bot):
+    group = bot.group(HANAKO)
+    bot.join(group, HANAKO)
+    assert "まだリーダーがいません" in bot.say(group, HANAKO, "/確認")
     assert Round.select().count() == 0
 
 
 # -- schedules ----------------------------------------------------------------------
-def test_it_sets_the_schedule_and_says_when_the_next_round_is(world):
-    group_id = setup_group(world)
-    world.say(group_id, HANAKO, "／設定　毎週月水金　８：３０")
-    reply = world.last_text(group_id)
+def test_it_sets_the_schedule_and_says_when_the_next_round_is(bot):
+    group = bot.setup()
+    reply = bot.say(group, HANAKO, "／設定　毎週月水金　８：３０")
     assert "「毎週月水金 8:30」にしました" in reply and "次の確認は" in reply
     assert Group.get().schedule == "weekly 024 08:30"
 
 
 @pytest.mark.parametrize("bad", ["/設定", "/設定 ときどき", "/設定 毎日 25:00", "/設定 毎週 9:00"])
-def test_it_answers_a_bad_schedule_with_examples(world, bad):
-    group_id = setup_group(world, "毎日 9:00")
+def test_it_answers_a_bad_schedule_with_examples(bot, bad):
+    group = bot.setup("毎日 9:00")
     before = group_state()
-    world.say(group_id, HANAKO, bad)
-    reply = world.last_text(group_id)
+    reply = bot.say(group, HANAKO, bad)
     assert "わかりませんでした" in reply and "/設定 毎週月水金 8:30" in reply
     assert group_state() == before
 
 
-def test_it_pauses_and_resumes(world):
-    group_id = setup_group(world, "毎日 9:00")
-    world.say(group_id, HANAKO, "/停止")
-    assert "停止しました" in world.last_text(group_id)
-    world.advance(2 * 24 * 3600)
-    world.tick()
+def test_it_pauses_and_resumes(bot):
+    group = bot.setup("毎日 9:00")
+    assert "停止しました" in bot.say(group, HANAKO, "/停止")
+    bot.advance(2 * 24 * 3600)
+    bot.sweep()
     assert Round.select().count() == 0  # paused: nothing opens
-    world.say(group_id, HANAKO, "/再開")
-    assert "再開しました" in world.last_text(group_id)
-    world.advance(24 * 3600)
-    world.tick()
+    assert "再開しました" in bot.say(group, HANAKO, "/再開")
+    bot.advance(24 * 3600)
+    bot.sweep()
     assert Round.select().count() == 1
 
 
-def test_it_says_when_a_round_is_already_open(world):
-    group_id = setup_group(world)
-    world.say(group_id, HANAKO, "/確認")
-    world.say(group_id, HANAKO, "/確認")
-    assert "いま確認中です" in world.last_text(group_id)
+def test_it_says_when_a_round_is_already_open(bot):
+    group = bot.setup()
+    bot.say(group, HANAKO, "/確認")
+    assert "いま確認中です" in bot.say(group, HANAKO, "/確認")
     assert Round.select().count() == 1
 
 
@@ -182,18 +167,17 @@ def test_it_posts_a_notice_by_reply(world):
     assert world.line.usage()["total"] == 0
 
 
-def test_it_explains_a_notice_that_is_too_long(world):
-    group_id = setup_group(world)
+def test_it_explains_a_notice_that_is_too_long(bot):
+    group = bot.setup()
     before = group_state()
-    world.say(group_id, HANAKO, "/お知らせ " + "あ" * 5000)
-    assert "長すぎます" in world.last_text(group_id)
+    assert "長すぎます" in bot.say(group, HANAKO, "/お知らせ " + "あ" * 5000)
     assert group_state() == before
 
 
-def test_it_counts_emoji_as_line_does_for_the_limit(world):
-    group_id = setup_group(world)
-    world.say(group_id, HANAKO, "/お知らせ " + "🙂" * 2500)  # 5,000 UTF-16 units + the heading
-    assert "長すぎます" in world.last_text(group_id)
+def test_it_counts_emoji_as_line_does_for_the_limit(bot):
+    group = bot.setup()
+    # 5,000 UTF-16 units + the heading
+    assert "長すぎます" in bot.say(group, HANAKO, "/お知らせ " + "🙂" * 2500)
 
 
 def test_it_pushes_a_notice_when_the_reply_token_has_expired(world):
@@ -206,35 +190,35 @@ def test_it_pushes_a_notice_when_the_reply_token_has_expired(world):
     assert Outbox.select().where(Outbox.purpose == "notice").count() == 2  # the expired reply, the push
 
 
-def test_it_sets_and_uses_a_name(world):
-    group_id = setup_group(world)
-    world.say(group_id, JIRO, "/名前 じろうさん")
-    assert "「じろうさん」とお呼びします" in world.last_text(group_id)
-    world.say(group_id, HANAKO, "/確認")
-    world.advance(23 * 3600)
-    world.tick()
-    assert "じろうさん" in world.last_text(group_id)
+def test_it_sets_and_uses_a_name(bot):
+    group = bot.setup()
+    assert "「じろうさん」とお呼びします" in bot.say(group, JIRO, "/名前 じろうさん")
+    bot.say(group, HANAKO, "/確認")
+    bot.advance(23 * 3600)
+    bot.sweep()
+    summary = Outbox.select().where(Outbox.purpose == "summary").get()
+    assert "じろうさん" in summary.messages
 
 
 @pytest.mark.parametrize("bad", ["/名前", "/名前 " + "長" * 21])
-def test_it_explains_bad_names(world, bad):
-    group_id = setup_group(world)
+def test_it_explains_bad_names(bot, bad):
+    group = bot.setup()
     before = group_state()
-    world.say(group_id, JIRO, bad)
-    assert "例：/名前 山田花子" in world.last_text(group_id)
+    assert "例：/名前 山田花子" in bot.say(group, JIRO, bad)
     assert group_state() == before
 
 
-def test_it_lets_members_quit(world):
-    group_id = setup_group(world)
-    world.say(group_id, JIRO, "/退会")
-    assert "参加をやめました" in world.last_text(group_id)
-    world.say(group_id, HANAKO, "/確認")
-    world.tap(group_id, HANAKO, "OK")
-    world.tap(group_id, ICHIRO, "OK")
-    world.advance(23 * 3600)
-    world.tick()
-    assert world.last_text(group_id) == "全員の無事が確認できました。ご協力ありがとうございます。"
+def test_it_lets_members_quit(bot):
+    group = bot.setup()
+    assert "参加をやめました" in bot.say(group, JIRO, "/退会")
+    bot.say(group, HANAKO, "/確認")
+    round_id = Round.get().id
+    bot.tap(group, HANAKO, codec.Answer(AnswerKind.OK, round_id))
+    bot.tap(group, ICHIRO, codec.Answer(AnswerKind.OK, round_id))
+    bot.advance(23 * 3600)
+    bot.sweep()
+    summary = Outbox.select().where(Outbox.purpose == "summary").get()
+    assert "全員の無事が確認できました。ご協力ありがとうございます。" in summary.messages
 
 
 def test_it_forgets_members_who_leave_the_group(world):
@@ -245,16 +229,21 @@ def test_it_forgets_members_who_leave_the_group(world):
     assert Group.get().member_count == 2
 
 
+def test_a_leader_who_leaves_is_no_longer_a_leader(bot):
+    group = bot.setup()
+    bot.say(group, HANAKO, "/退会")
+    assert not Member.select().where(Member.is_leader).exists()
+    assert "まだリーダーがいません" in bot.say(group, ICHIRO, "/確認")
+
+
 # -- help ---------------------------------------------------------------------------
-def test_it_answers_an_unknown_command_with_help(world):
-    group_id = setup_group(world)
-    world.say(group_id, JIRO, "/たべる")
-    reply = world.last_text(group_id)
+def test_it_answers_an_unknown_command_with_help(bot):
+    group = bot.setup()
+    reply = bot.say(group, JIRO, "/たべる")
     assert reply.startswith("【つながりの使い方】") and "/名前" in reply and "/設定" not in reply
 
 
-def test_it_shows_leaders_their_commands(world):
-    group_id = setup_group(world)
-    world.say(group_id, HANAKO, "/help")
-    reply = world.last_text(group_id)
+def test_it_shows_leaders_their_commands(bot):
+    group = bot.setup()
+    reply = bot.say(group, HANAKO, "/help")
     assert "【リーダーの方】" in reply and "/設定 毎日 9:00" in reply and "/お知らせ" in reply

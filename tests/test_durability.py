@@ -21,8 +21,7 @@ from models import Group, Member, Outbox, Round, WebhookEvent, db
 from services import clock
 from services.outbox import REPLY_LIFETIME, add_push
 from tests.conftest import REDIS_URL
-from tests.test_checkin_loop import setup_group
-from tests.world import HANAKO, ICHIRO
+from tests.support import HANAKO, ICHIRO, setup_group
 
 ROOT = Path(__file__).resolve().parent.parent
 
@@ -191,10 +190,10 @@ def test_it_processes_each_event_once_however_often_it_is_enqueued(world):
     world.lead(group_id)
     world.line.send_text(group_id, world.user(HANAKO), "/確認")
     event = WebhookEvent.select().order_by(WebhookEvent.id.desc()).get()
-    from jobs.queue import enqueue
+    from jobs.queue import Job, enqueue
 
     for _ in range(3):
-        enqueue(runtime.connection(), "jobs.tasks.process_event", event.id)
+        enqueue(runtime.connection(), Job.PROCESS_EVENT, event.id)
     world.work()
     assert Round.select().count() == 1
     assert len(world.prompts(group_id)) == 1
@@ -229,10 +228,10 @@ def test_it_sends_one_summary_when_two_worker_processes_race(world, database_url
     with db.atomic():
         close_due_rounds(clock.now())
     summary = Outbox.get(Outbox.purpose == "summary")
-    from jobs.queue import enqueue
+    from jobs.queue import Job, enqueue
 
     for _ in range(6):  # the same job, many times over
-        enqueue(runtime.connection(), "jobs.tasks.deliver_outbox", summary.id)
+        enqueue(runtime.connection(), Job.DELIVER_OUTBOX, summary.id)
     env = {
         **os.environ,
         "DATABASE_URL": database_url,

@@ -20,7 +20,7 @@ import pytest
 
 from emulator import EmulatorServer, LinePlatform
 from tests.conftest import REDIS_URL, SECRET, TOKEN
-from tests.world import HANAKO, ICHIRO, JIRO, postback_actions
+from tests.support import HANAKO, ICHIRO, JIRO, postback_actions
 
 ROOT = Path(__file__).resolve().parent.parent
 

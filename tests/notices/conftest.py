@@ -5,7 +5,7 @@ from __future__ import annotations
 
 import pytest
 
-from tests.world import World
+from tests.support import World
 
 
 @pytest.fixture

@@ -12,7 +12,7 @@ from jobs.notice_sender import TokenBucket
 from models import Group, Organisation, Outbox, naive
 from services import clock
 from services.notices import plan_notice, write_notice
-from tests.world import HANAKO, ICHIRO
+from tests.support import HANAKO, ICHIRO
 
 TEXT = "明日10時から、公民館で防災訓練があります。"
 HEADER = "【みどり市社会福祉協議会からのお知らせ】"

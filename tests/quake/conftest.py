@@ -6,7 +6,7 @@ from __future__ import annotations
 import pytest
 
 from tests.fake_jma import FakeJma
-from tests.world import World
+from tests.support import World
 
 
 @pytest.fixture

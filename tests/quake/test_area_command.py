@@ -4,8 +4,7 @@ asked after a quake); names that fit several places come back as buttons."""
 from __future__ import annotations
 
 from models import Group
-from tests.test_checkin_loop import setup_group
-from tests.world import HANAKO, ICHIRO, postback_actions
+from tests.support import HANAKO, ICHIRO, postback_actions, setup_group
 
 
 def group_row(group_id: str) -> Group:

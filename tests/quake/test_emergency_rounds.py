@@ -14,7 +14,7 @@ from domain.jma import JST
 from models import Group, Round
 from services import clock
 from tests.fake_jma import TOYOTA, recent_telegram
-from tests.world import HANAKO, ICHIRO, JIRO, postback_actions
+from tests.support import HANAKO, ICHIRO, JIRO, postback_actions
 
 MINUTE = 61
 HOUR = 3600

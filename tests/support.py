@@ -1,22 +1,36 @@
-"""A small world for end-to-end tests: the bot, the LINE emulator, Redis.
+"""What the tests share: the personas, two harnesses, and readers of LINE
+message objects.
 
-The bot is the real Flask app served over HTTP; the emulator is the
-project's fake LINE Platform reached by the real line-bot-sdk; jobs run in
-real RQ workers on a real Redis.  Personas (named as healthchecks names
-alice/bob/charlie): 佐藤花子 is the leader, 鈴木一郎 and 田中次郎 are members.
+- ``World`` (end to end): the bot is the real Flask app served over HTTP;
+  the emulator is the project's fake LINE Platform reached by the real
+  line-bot-sdk; jobs run in real RQ workers on a real Redis.  Every
+  postback the bot sent in a world must decode with the codec (checked when
+  the world closes).
+- ``Bot`` (fast): the bot's event handlers called directly, in the
+  transaction a job would open, on a SQLite database — no HTTP, no Redis,
+  no LINE.  For commands and rules that need no transport.
+
+Personas (named as healthchecks names alice/bob/charlie): 佐藤花子 is the
+leader, 鈴木一郎 and 田中次郎 are members.
 """
 
 from __future__ import annotations
 
+import itertools
 import json
+from datetime import datetime, timedelta
 
 from app import create_app
+from bot.context import EventContext
+from bot.events import handle
+from domain import postback as codec
 from emulator import EmulatorServer, LinePlatform
 from jobs import runtime
 from jobs.embedded import ThreadWorker
 from jobs.queue import get_queue
 from jobs.scheduler import dispatch_once
 from jobs.tasks import run_sweep
+from models import Group, Member, Outbox, Round, db
 from services import clock
 from tests.conftest import ServerThread
 
@@ -76,6 +90,15 @@ class World:
         self.bot_server.__exit__(None, None, None)
         self.line_server.stop()
         runtime.client().close()
+        undecodable = [
+            action["data"]
+            for entry in self.line.requests_log()
+            if entry["path"] in ("/v2/bot/message/push", "/v2/bot/message/reply")
+            for message in (entry.get("body") or {}).get("messages", [])
+            for action in postback_actions(message)
+            if codec.decode(action["data"]) is None
+        ]
+        assert not undecodable, f"the bot sent postbacks the codec cannot read: {undecodable}"
 
     # -- running the service ---------------------------------------------
     def work(self) -> None:
@@ -168,3 +191,111 @@ class World:
 
 def dump(items) -> str:
     return json.dumps(items, ensure_ascii=False, indent=1)
+
+
+def setup_group(world: World, schedule: str | None = None) -> str:
+    """みどり町内会 with everyone registered and 佐藤花子 as its leader."""
+    group_id = world.group(HANAKO, ICHIRO, JIRO)
+    world.join(group_id, HANAKO, ICHIRO, JIRO)
+    world.lead(group_id, HANAKO)
+    if schedule:
+        world.say(group_id, HANAKO, f"/設定 {schedule}")
+    return group_id
+
+
+def group_state():
+    """Everything a command could change, to prove that bad input changed nothing."""
+    group = Group.get()
+    return (
+        group.schedule,
+        group.paused,
+        group.next_round_at,
+        Round.select().count(),
+        [(m.nickname, m.is_leader, m.active) for m in Member.select().order_by(Member.id)],
+        Outbox.select().where(Outbox.kind == "push").count(),
+    )
+
+
+# -- the fast harness ------------------------------------------------------------------
+class Bot:
+    """The bot's event handlers without transport.
+
+    ``say``/``tap`` build the webhook event LINE would send, run it through
+    ``bot.events.handle`` inside one transaction (as the job does) and
+    return the texts the bot queued in answer.  The LINE reads a job does
+    first (display names, member counts) come from ``names`` and the
+    group's membership here.  ``now`` moves only when a test moves it."""
+
+    GROUP = "C" + "0" * 31 + "1"
+
+    def __init__(self, settings, now: datetime):
+        self.settings = settings
+        self.now = now
+        self.users: dict[str, str] = {}
+        self.members: dict[str, list[str]] = {}
+        self._ids = itertools.count(1)
+        self.last: list[dict] = []
+
+    def user(self, name: str) -> str:
+        if name not in self.users:
+            self.users[name] = f"U{len(self.users) + 1:032x}"
+        return self.users[name]
+
+    def event(self, kind: str, group: str, name: str | None = None, **fields) -> list[dict]:
+        """Handle one event; returns the messages the bot queued for it."""
+        source = {"type": "group", "groupId": group}
+        if name is not None:
+            source["userId"] = self.user(name)
+        event = {
+            "type": kind,
+            "mode": "active",
+            "timestamp": int(self.now.timestamp() * 1000),
+            "source": source,
+            "webhookEventId": f"01TEST{next(self._ids):020d}",
+            "deliveryContext": {"isRedelivery": False},
+            "replyToken": f"token-{next(self._ids)}",
+            **fields,
+        }
+        ctx = EventContext(event=event, now=self.now, received_at=self.now, settings=self.settings)
+        ctx.profile_name = name
+        ctx.member_count = len(self.members.get(group, []))
+        with db.atomic():
+            handle(ctx)
+        self.last = [m for row in ctx.queued for m in json.loads(row.messages)]
+        return self.last
+
+    def group(self, *names: str, group: str = GROUP) -> str:
+        self.members[group] = list(names)
+        self.event("join", group)
+        return group
+
+    def say(self, group: str, name: str, text: str) -> str:
+        messages = self.event("message", group, name, message={"id": "1", "type": "text", "text": text})
+        return " ".join(t for m in messages for t in texts_of(m))
+
+    def tap(self, group: str, name: str, action: codec.Action) -> str:
+        messages = self.event("postback", group, name, postback={"data": codec.encode(action)})
+        return " ".join(t for m in messages for t in texts_of(m))
+
+    def join(self, group: str, *names: str) -> None:
+        for name in names:
+            self.tap(group, name, codec.Join())
+
+    def setup(self, schedule: str | None = None) -> str:
+        """みどり町内会 with everyone registered and 佐藤花子 as its leader."""
+        group = self.group(HANAKO, ICHIRO, JIRO)
+        self.join(group, HANAKO, ICHIRO, JIRO)
+        self.say(group, HANAKO, "/リーダー")
+        if schedule:
+            self.say(group, HANAKO, f"/設定 {schedule}")
+        return group
+
+    def advance(self, seconds: float) -> None:
+        self.now += timedelta(seconds=seconds)
+
+    def sweep(self) -> None:
+        """Open due rounds and close due ones, as the sweep does (no Redis)."""
+        from jobs.sweep import close_due_rounds, open_due_rounds
+
+        open_due_rounds(self.now, self.settings)
+        close_due_rounds(self.now)
