@@ -17,11 +17,11 @@ $(STAMP): requirements.txt requirements-dev.txt
 run: $(STAMP)
 	$(BIN)/python app.py
 
-## make test: the whole suite (needs Redis and PostgreSQL; .ci/run starts them)
+## make test: ruff and the whole suite, with throwaway Redis and PostgreSQL when none answers (tests/services.py)
 test: $(STAMP)
 	$(BIN)/ruff check .
 	$(BIN)/ruff format --check .
-	$(BIN)/pytest
+	$(BIN)/python -m tests.services -- $(BIN)/pytest
 
 lint: $(STAMP)
 	$(BIN)/ruff check .

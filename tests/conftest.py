@@ -1,9 +1,10 @@
 """Shared fixtures: real SQLite and PostgreSQL, a real Redis, the real SDK.
 
 Every database test runs twice, once per backend (the ``database_url``
-fixture is parametrized).  PostgreSQL and Redis are the machine's own
-services (.ci/run starts them when they are not running); a test that needs
-one fails loudly when it is missing rather than skipping.
+fixture is parametrized).  PostgreSQL and Redis are the ones at
+TEST_POSTGRES_URL and TEST_REDIS_URL; ``make test`` starts throwaway ones
+when those do not answer (tests/services.py).  A test that needs one fails
+loudly when it is missing rather than skipping.
 """
 
 from __future__ import annotations
