@@ -17,11 +17,11 @@ $(STAMP): requirements.txt requirements-dev.txt
 run: $(STAMP)
 	$(BIN)/python app.py
 
-## make test: ruff and the whole suite, with throwaway Redis and PostgreSQL when none answers (tests/services.py)
+## make test: ruff and the whole suite, with throwaway Redis and PostgreSQL when none answers (tests/testenv.py)
 test: $(STAMP)
 	$(BIN)/ruff check .
 	$(BIN)/ruff format --check .
-	$(BIN)/python -m tests.services -- $(BIN)/pytest
+	$(BIN)/python -m tests.testenv -- $(BIN)/pytest
 
 lint: $(STAMP)
 	$(BIN)/ruff check .

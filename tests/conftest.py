@@ -3,7 +3,7 @@
 Every database test runs twice, once per backend (the ``database_url``
 fixture is parametrized).  PostgreSQL and Redis are the ones at
 TEST_POSTGRES_URL and TEST_REDIS_URL; ``make test`` starts throwaway ones
-when those do not answer (tests/services.py).  A test that needs one fails
+when those do not answer (tests/testenv.py).  A test that needs one fails
 loudly when it is missing rather than skipping.
 """
 

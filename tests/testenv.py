@@ -1,6 +1,6 @@
 """Run a command with a Redis and a PostgreSQL for the tests: ``make test``'s wrapper.
 
-    python -m tests.services -- pytest [args...]
+    python -m tests.testenv -- pytest [args...]
 
 The tests connect to TEST_REDIS_URL and TEST_POSTGRES_URL (defaults in
 tests/conftest.py).  For each of the two:
@@ -62,7 +62,7 @@ POSTGRES_DIRS = (
     "/Applications/Postgres.app/Contents/Versions/latest/bin",
 )
 
-SAY_PREFIX = "tests.services:"
+SAY_PREFIX = "tests.testenv:"
 STOP_SIGNALS = (signal.SIGINT, signal.SIGTERM, signal.SIGHUP)
 
 
@@ -411,7 +411,7 @@ def main(argv: list[str] | None = None) -> int:
     if command[:1] == ["--"]:
         command = command[1:]
     if not command:
-        say("usage: python -m tests.services -- COMMAND [ARGS...]")
+        say("usage: python -m tests.testenv -- COMMAND [ARGS...]")
         return 2
     stack = ExitStack()
     try:

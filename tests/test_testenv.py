@@ -1,4 +1,4 @@
-"""tests/services.py, the wrapper ``make test`` runs pytest under: it uses the
+"""tests/testenv.py, the wrapper ``make test`` runs pytest under: it uses the
 Redis and PostgreSQL that answer, starts throwaway ones that leave nothing
 behind when none does, and names what to install when it cannot.
 
@@ -21,7 +21,7 @@ from urllib.parse import urlsplit
 
 import pytest
 
-from tests import services
+from tests import testenv
 from tests.conftest import POSTGRES_URL, REDIS_URL
 
 ROOT = Path(__file__).resolve().parent.parent
@@ -65,12 +65,12 @@ def closed_port_url(url: str) -> str:
     with socket.socket() as s:
         s.bind(("127.0.0.1", 0))
         port = s.getsockname()[1]
-    return services.on_port(url, port, user=urlsplit(url).username or "")
+    return testenv.on_port(url, port, user=urlsplit(url).username or "")
 
 
 def wrapper(*command: str, env: dict[str, str], **kwargs) -> subprocess.Popen:
     return subprocess.Popen(
-        [sys.executable, "-m", "tests.services", "--", *command],
+        [sys.executable, "-m", "tests.testenv", "--", *command],
         cwd=ROOT,
         env=env,
         stderr=subprocess.PIPE,
@@ -194,11 +194,11 @@ def test_it_names_what_to_install_when_a_program_is_missing(
     monkeypatch.setenv("TEST_POSTGRES_URL", closed_port_url(POSTGRES_URL))
     # This machine has PostgreSQL in /usr/lib/postgresql: look nowhere but PATH.
     monkeypatch.setattr(
-        services, "SERVICES", tuple(dataclasses.replace(s, fallbacks=()) for s in services.SERVICES)
+        testenv, "SERVICES", tuple(dataclasses.replace(s, fallbacks=()) for s in testenv.SERVICES)
     )
-    monkeypatch.setattr(services.tempfile, "tempdir", None)  # re-read TMPDIR
+    monkeypatch.setattr(testenv.tempfile, "tempdir", None)  # re-read TMPDIR
 
-    status = services.main(["--", "true"])
+    status = testenv.main(["--", "true"])
 
     assert status == 1
     lines = capsys.readouterr().err.splitlines()
@@ -218,7 +218,7 @@ def test_it_finds_postgresql_outside_path_newest_version_first(tmp_path, monkeyp
             (bindir / name).chmod(0o755)
     monkeypatch.setenv("PATH", str(tmp_path / "empty"))
 
-    found = services.find_dir(("initdb", "pg_ctl"), (str(tmp_path / "postgresql/*/bin"),))
+    found = testenv.find_dir(("initdb", "pg_ctl"), (str(tmp_path / "postgresql/*/bin"),))
 
     assert found == tmp_path / "postgresql/15/bin"
 
@@ -232,4 +232,4 @@ def test_it_finds_postgresql_outside_path_newest_version_first(tmp_path, monkeyp
     ],
 )
 def test_it_never_prints_passwords(url, shown):
-    assert services.masked(url) == shown
+    assert testenv.masked(url) == shown
