@@ -21,6 +21,7 @@ from peewee import (
     BooleanField,
     CharField,
     DatabaseProxy,
+    DateField,
     DateTimeField,
     FloatField,
     ForeignKeyField,
@@ -96,11 +97,19 @@ class Group(BaseModel):
 
 
 class Person(BaseModel):
-    """One LINE user.  Only what the service needs: the ID and a name."""
+    """One LINE user.  Only what the service needs: the ID and a name, whether
+    they are the bot's friend (LINE lets the bot push to friends only), and
+    until when they said they are away (/お休み)."""
 
     line_user_id = CharField(max_length=64, unique=True)
     display_name = CharField(max_length=100, default="")
     created_at = DateTimeField()
+    # Set by follow (added the bot as a friend, or unblocked it) and unfollow
+    # (blocked it); a person we only know from a group is not a friend.
+    friend = BooleanField(default=False)
+    friend_changed_at = DateTimeField(null=True)
+    # The last day (in BOT_TIMEZONE) of an absence; NULL: not away.
+    away_until = DateField(null=True)
 
 
 class Member(BaseModel):

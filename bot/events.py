@@ -51,10 +51,15 @@ _REGISTERING_COMMANDS = frozenset({"leader", "name"})
 
 
 def needs_profile(event: dict) -> bool:
-    """Whether handling ``event`` may register its sender in a group (so we
-    want their display name from LINE before the transaction starts)."""
+    """Whether handling ``event`` may register its sender (so we want their
+    display name from LINE before the transaction starts): in a group, a
+    join button or a registering command; in a one-to-one chat, a follow."""
     source = event.get("source")
-    if group_id_of(event) is None or not isinstance(source, dict) or not source.get("userId"):
+    if not isinstance(source, dict) or not source.get("userId"):
+        return False
+    if chat_of(event)[0] is ChatKind.USER:
+        return event.get("type") == "follow"
+    if group_id_of(event) is None:
         return False
     if event.get("type") == "postback":
         postback = event.get("postback")

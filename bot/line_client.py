@@ -118,6 +118,15 @@ class LineClient:
             return None
         return profile.display_name
 
+    def user_name(self, user_id: str) -> str | None:
+        """A friend's LINE display name, or None (not a friend, blocked, ...)."""
+        try:
+            profile = self._api.get_profile(user_id, _request_timeout=self._timeout)
+        except (ApiException, urllib3.exceptions.HTTPError, OSError) as exc:
+            log.warning("profile lookup failed: %s", type(exc).__name__)
+            return None
+        return profile.display_name
+
     def message_quota(self) -> tuple[str, int | None] | None:
         """LINE's monthly message limit: ("limited", n), ("none", None) when
         LINE sets none, or None when LINE will not tell us."""

@@ -11,6 +11,7 @@ from __future__ import annotations
 from bot.context import EventContext
 from domain.kinds import Purpose
 from messages import one_to_one
+from services import membership
 
 
 def explain(ctx: EventContext) -> None:
@@ -23,7 +24,21 @@ def on_message(ctx: EventContext) -> None:
         explain(ctx)
 
 
+def on_follow(ctx: EventContext) -> None:
+    """Added as a friend (or unblocked): the bot may now push to them."""
+    ctx.person = membership.ensure_person(ctx.user_id, ctx.profile_name, ctx.now)
+    membership.set_friend(ctx.person, True, ctx.now)
+    explain(ctx)
+
+
+def on_unfollow(ctx: EventContext) -> None:
+    """Blocked: LINE would accept pushes but deliver none."""
+    if ctx.person is not None:
+        membership.set_friend(ctx.person, False, ctx.now)
+
+
 HANDLERS = {
-    "follow": explain,
+    "follow": on_follow,
+    "unfollow": on_unfollow,
     "message": on_message,
 }

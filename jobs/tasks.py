@@ -48,7 +48,10 @@ def _process_event(event_row_id: int) -> str:
     # LINE reads happen before the transaction: no network call holds a lock.
     group_id = group_id_of(event)
     if needs_profile(event):
-        ctx.profile_name = client.group_member_name(group_id, event["source"]["userId"])
+        user_id = event["source"]["userId"]
+        ctx.profile_name = (
+            client.group_member_name(group_id, user_id) if group_id else client.user_name(user_id)
+        )
     if needs_member_count(event):
         ctx.member_count = client.group_member_count(group_id)
 

@@ -105,3 +105,9 @@ def count_active(group: Group) -> int:
 def make_leader(member: Member) -> None:
     Member.update(is_leader=True).where(Member.id == member.id).execute()
     member.is_leader = True
+
+
+def set_friend(person: Person, friend: bool, now: datetime) -> None:
+    """Record a follow (friend) or an unfollow (blocked)."""
+    Person.update(friend=friend, friend_changed_at=naive(now)).where(Person.id == person.id).execute()
+    person.friend = friend

@@ -7,7 +7,6 @@ from dataclasses import replace
 from datetime import UTC, datetime, timedelta
 
 import pytest
-from jma_fixtures import AICHI, edit_telegram, read_fixture
 
 from domain.jma import JST, Intensity, Telegram, parse_telegram
 from domain.quake import (
@@ -23,6 +22,7 @@ from domain.quake import (
     describe_quake,
     should_skip_routine,
 )
+from tests.jma.jma_fixtures import AICHI, edit_telegram, read_fixture
 
 TOYOTA = "2321100"
 ATSUGI = "1421200"  # not in the telegram
