@@ -24,7 +24,7 @@ from werkzeug.middleware.dispatcher import DispatcherMiddleware
 
 from config import INSTANCE_DIR, ConfigError, Settings, load_settings
 from models import create_schema, db, init_db
-from services import clock
+from services import clock, wakeup
 
 log = logging.getLogger("tsunagari")
 
@@ -58,6 +58,9 @@ def create_app(settings: Settings | None = None) -> Flask:
     app.config["JSON_AS_ASCII"] = False
     app.extensions["tsunagari.settings"] = settings
     app.extensions["tsunagari.redis"] = cache(lambda: _redis(settings))
+    if settings.redis_url:
+        # Stored events wake the dispatcher in the scheduler process at once.
+        wakeup.configure(app.extensions["tsunagari.redis"])
 
     # One connection per worker thread, kept across requests: opening a
     # SQLite connection (pragmas) and closing it (a WAL checkpoint) cost more

@@ -82,6 +82,10 @@ class Settings:
     tick_seconds: float = 30
     timezone: str = "Asia/Tokyo"
     line_timeout: float = 10.0
+    # LINE calls in flight at once per worker process (and kept-alive
+    # connections): LINE answers in ~100 ms, so 100 carry ~1,000 sends a
+    # second; two workers reach LINE's 2,000/s limit.
+    line_concurrency: int = 100
     # JMA's earthquake feed, polled once a minute; "" turns polling off.  The
     # dataclass default is off so that Settings built in code (tests, benches)
     # never reach JMA; load_settings() turns it on with real LINE credentials
@@ -172,6 +176,7 @@ def load_settings(environ: dict[str, str] | None = None) -> Settings:
         tick_seconds=parse_duration("TICK_SECONDS", env.get("TICK_SECONDS") or "30"),
         timezone=timezone,
         line_timeout=parse_duration("LINE_TIMEOUT", env.get("LINE_TIMEOUT") or "10"),
+        line_concurrency=_positive("LINE_CONCURRENCY", env.get("LINE_CONCURRENCY") or "100", int),
         jma_feed_url=jma_feed_url,
         notice_rate_limit=_positive("NOTICE_RATE_LIMIT", env.get("NOTICE_RATE_LIMIT") or "2000", float),
         notice_monthly_budget=_positive(

@@ -110,6 +110,9 @@ class Person(BaseModel):
     friend_changed_at = DateTimeField(null=True)
     # The last day (in BOT_TIMEZONE) of an absence; NULL: not away.
     away_until = DateField(null=True)
+    # When display_name was last read from LINE: it is read again at most
+    # daily, and only when the bot needs it (registering).
+    name_fetched_at = DateTimeField(null=True)
 
 
 class Member(BaseModel):
@@ -174,12 +177,26 @@ class WebhookEvent(BaseModel):
     event_type = CharField(max_length=32)
     payload = TextField()
     received_at = DateTimeField()
-    # Set when a job for it was put on the queue; the sweep re-enqueues
-    # events whose job vanished (Redis flushed) once this is stale.
+    # Whose events must be handled in the order LINE sent them (the sender's
+    # user id, else the chat's id): the dispatcher hands out only the oldest
+    # unprocessed event of each key.  0 is urgent (助けが必要), 1 the rest.
+    order_key = CharField(max_length=64, null=True)
+    priority = IntegerField(default=1)
+    # Set when a job for it was put on the queue (and which job); once this
+    # is stale the dispatcher asks Redis whether the job still exists, and
+    # enqueues the event again only if it does not.
     enqueued_at = DateTimeField(null=True)
+    job_id = CharField(max_length=64, null=True)
     processed_at = DateTimeField(null=True, index=True)
     attempts = IntegerField(default=0)
     error = TextField(null=True)
+
+
+# The dispatcher's "oldest unprocessed event of this key" test, over the few
+# unprocessed rows only (a partial index, on SQLite and PostgreSQL alike).
+WebhookEvent.add_index(
+    WebhookEvent.index(WebhookEvent.order_key, WebhookEvent.id, where=WebhookEvent.processed_at.is_null())
+)
 
 
 class Outbox(BaseModel):
@@ -209,6 +226,7 @@ class Outbox(BaseModel):
     not_before = DateTimeField(index=True)
     expires_at = DateTimeField()
     enqueued_at = DateTimeField(null=True)
+    job_id = CharField(max_length=64, null=True)  # the delivery job it was enqueued in
     claimed_at = DateTimeField(null=True)
     attempts = IntegerField(default=0)
     sent_at = DateTimeField(null=True, index=True)

@@ -51,7 +51,9 @@ def _local(ctx: EventContext, moment) -> str:
 
 def register_sender(ctx: EventContext, nickname: str | None = None):
     """Register the sender in the group (idempotent): (member, fresh)."""
-    ctx.person = membership.ensure_person(ctx.user_id, ctx.profile_name, ctx.now)
+    ctx.person = membership.ensure_person(
+        ctx.user_id, ctx.profile_name, ctx.now, from_line=ctx.name_from_line
+    )
     member, fresh = membership.register(ctx.group, ctx.person, ctx.member, ctx.now, nickname)
     ctx.member = member
     return member, fresh

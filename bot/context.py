@@ -38,6 +38,7 @@ class EventContext:
     settings: Settings
     # Read from LINE before the transaction (network calls never hold locks).
     profile_name: str | None = None
+    name_from_line: bool = False  # profile_name was read from LINE just now (not the stored one)
     member_count: int | None = None
     group: Group | None = None
     person: Person | None = None

@@ -26,7 +26,9 @@ def on_message(ctx: EventContext) -> None:
 
 def on_follow(ctx: EventContext) -> None:
     """Added as a friend (or unblocked): the bot may now push to them."""
-    ctx.person = membership.ensure_person(ctx.user_id, ctx.profile_name, ctx.now)
+    ctx.person = membership.ensure_person(
+        ctx.user_id, ctx.profile_name, ctx.now, from_line=ctx.name_from_line
+    )
     membership.set_friend(ctx.person, True, ctx.now)
     explain(ctx)
 

@@ -19,6 +19,7 @@ from functools import lru_cache
 from flask import Blueprint, abort, current_app, request
 from linebot.v3 import WebhookParser
 
+from domain.event_order import is_urgent, order_key
 from models import WebhookEvent, db, naive
 from services import clock, wakeup
 
@@ -56,6 +57,8 @@ _COLUMNS = (
     "event_type",
     "payload",
     "received_at",
+    "order_key",
+    "priority",
     "enqueued_at",
     "processed_at",
     "attempts",
@@ -85,6 +88,8 @@ def _params(rows: list[dict]) -> list:
             row["event_type"],
             row["payload"],
             row["received_at"],
+            row["order_key"],
+            row["priority"],
             None,
             None,
             0,
@@ -113,6 +118,8 @@ def callback():
             "event_type": e["type"][:32],
             "payload": json.dumps(e, ensure_ascii=False, separators=(",", ":")),
             "received_at": now,
+            "order_key": order_key(e),
+            "priority": 0 if is_urgent(e) else 1,
         }
         for e in events
     ]

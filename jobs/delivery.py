@@ -1,9 +1,11 @@
-"""Delivering the outbox: claim a row, send it to LINE, record the outcome.
+"""Delivering the outbox: claim rows, send them to LINE, record the outcome.
 
-``deliver`` claims one row with a conditional UPDATE, sends it, and records
-the outcome only if it still holds the row; it is safe to call any number of
-times, from any number of processes, for the same row.  Rows are written by
-services/outbox.py in the transaction that causes them.
+``deliver_many`` claims the due rows among those it is given with one
+conditional UPDATE, sends them concurrently (LINE's latency overlaps; only
+the network calls run in the pool's threads), and records each outcome in one
+transaction, only where it still holds the row.  It is safe to call any
+number of times, from any number of processes, for the same rows.  Rows are
+written by services/outbox.py in the transaction that causes them.
 
 Outcomes follow healthchecks' transports: 5xx, timeouts and 429 are retried
 with exponential backoff and jitter (429 "monthly limit" waits an hour);
@@ -15,10 +17,12 @@ from __future__ import annotations
 import json
 import logging
 import random
+from collections import defaultdict
+from concurrent.futures import Executor
 from datetime import datetime, timedelta
 
-from domain.kinds import OutboxKind, OutboxState, RecipientKind
-from jobs.queue import Job, enqueue_many
+from domain.kinds import OutboxKind, OutboxState, Purpose, RecipientKind
+from jobs.queue import Job, QueueName, enqueue_jobs, live_jobs, new_job_id
 from models import Group, Outbox, db, naive, utc
 from services.outbox import add_push, recipient_of
 
@@ -33,7 +37,10 @@ QUOTA_BACKOFF = timedelta(hours=1)
 # flushed or restarted) and is enqueued again; deliveries are idempotent, so
 # one that was merely slow costs a no-op.
 ENQUEUE_LEASE = timedelta(seconds=60)
-BATCH = 500
+BATCH = 500  # rows claimed per statement by the sweep
+DELIVERY_BATCH = 100  # rows per delivery job
+# Sent before anything else (the urgent queue): someone asked for help.
+URGENT_PURPOSES = frozenset({Purpose.HELP_ALERT})
 
 
 def backoff(attempts: int, status: int | None) -> timedelta:
@@ -51,15 +58,22 @@ def due(now: datetime):
     )
 
 
-def claim(outbox_id: int, now: datetime) -> bool:
-    """Compare-and-set: take the row if it is due and nobody holds it."""
-    n = naive(now)
-    return (
-        Outbox.update(state=OutboxState.SENDING, claimed_at=n, attempts=Outbox.attempts + 1)
-        .where((Outbox.id == outbox_id) & due(now))
+def claim(outbox_ids: list[int], now: datetime) -> list[Outbox]:
+    """Compare-and-set: take the rows that are due and held by nobody.
+    Returns the rows taken (with their new ``attempts``)."""
+    if not outbox_ids:
+        return []
+    taken = [
+        row_id
+        for (row_id,) in Outbox.update(
+            state=OutboxState.SENDING, claimed_at=naive(now), attempts=Outbox.attempts + 1
+        )
+        .where(Outbox.id.in_(outbox_ids) & due(now))
+        .returning(Outbox.id)
+        .tuples()
         .execute()
-        == 1
-    )
+    ]
+    return list(Outbox.select().where(Outbox.id.in_(taken)).order_by(Outbox.id)) if taken else []
 
 
 def _finish(row: Outbox, **fields) -> bool:
@@ -74,108 +88,210 @@ def _finish(row: Outbox, **fields) -> bool:
     )
 
 
-def push_cost(row: Outbox, client) -> int:
-    """What LINE counts for this push: one per group member (bot excluded),
-    one for a person."""
-    if row.recipient == RecipientKind.USER or row.group_id is None:
-        return 1
-    group = Group.get_by_id(row.group_id)
-    if group.member_count is None:
-        count = client.group_member_count(group.line_group_id)
-        if count is not None:
-            Group.update(member_count=count).where(Group.id == group.id).execute()
-            return count
-        return 0
-    return group.member_count
+def _costs(rows: list[Outbox], client) -> dict[int, int]:
+    """What LINE counts for each push: one per group member (bot excluded),
+    one for a person.  A group whose member count is unknown is asked."""
+    group_ids = {r.group_id for r in rows if r.recipient == RecipientKind.GROUP and r.group_id is not None}
+    groups = (
+        {
+            g.id: g
+            for g in Group.select(Group.id, Group.line_group_id, Group.member_count).where(
+                Group.id.in_(group_ids)
+            )
+        }
+        if group_ids
+        else {}
+    )
+    for group in groups.values():
+        if group.member_count is None:
+            count = client.group_member_count(group.line_group_id)
+            if count is not None:
+                Group.update(member_count=count).where(Group.id == group.id).execute()
+            group.member_count = count or 0
+    return {
+        r.id: (
+            groups[r.group_id].member_count
+            if r.recipient == RecipientKind.GROUP and r.group_id in groups
+            else 1
+        )
+        for r in rows
+    }
+
+
+def _send(row: Outbox, client):
+    """The network call alone (no database): safe in a pool thread."""
+    messages = json.loads(row.messages)
+    if row.kind == OutboxKind.PUSH:
+        return client.push(row.to, messages, row.retry_key)
+    return client.reply(row.reply_token, messages)
+
+
+def deliver_many(
+    outbox_ids: list[int], client, now: datetime, pool: Executor | None = None
+) -> dict[int, str]:
+    """Send the due rows among ``outbox_ids``.  Returns each row's resulting
+    state ("skipped" when it was not ours to send).  ``pool`` runs the sends
+    concurrently; without one they run one after another."""
+    states = dict.fromkeys(outbox_ids, "skipped")
+    rows = claim(outbox_ids, now)
+    fallbacks: list[int] = []
+    inactive = _inactive_groups(rows)
+    to_send = []
+    for row in rows:
+        if now >= utc(row.expires_at):
+            fallbacks += _give_up(
+                row, now, state=OutboxState.EXPIRED, last_error="expired before it could be sent"
+            )
+            log.warning("outbox %s (%s) expired unsent", row.id, row.purpose)
+            states[row.id] = OutboxState.EXPIRED
+        elif (
+            row.kind == OutboxKind.PUSH and row.recipient == RecipientKind.GROUP and row.group_id in inactive
+        ):
+            _finish(row, state=OutboxState.CANCELLED, last_error="the bot is no longer in the group")
+            states[row.id] = OutboxState.CANCELLED
+        else:
+            to_send.append(row)
+    if pool is not None and len(to_send) > 1:
+        results = list(pool.map(lambda r: _send(r, client), to_send))
+    else:
+        results = [_send(r, client) for r in to_send]
+    costs = _costs(
+        [r for r, res in zip(to_send, results, strict=True) if res.sent and r.kind == OutboxKind.PUSH], client
+    )
+    n = naive(now)
+    with db.atomic():
+        for row, result in zip(to_send, results, strict=True):
+            if result.sent:
+                cost = costs.get(row.id, 0) if row.kind == OutboxKind.PUSH else 0
+                _finish(
+                    row,
+                    state=OutboxState.SENT,
+                    sent_at=n,
+                    cost=cost,
+                    last_status=result.status,
+                    last_error=None,
+                )
+                states[row.id] = OutboxState.SENT
+            elif result.retry:
+                wait = QUOTA_BACKOFF if result.quota_exhausted else backoff(row.attempts, result.status)
+                _finish(
+                    row,
+                    state=OutboxState.PENDING,
+                    not_before=naive(now + wait),
+                    enqueued_at=None,
+                    job_id=None,
+                    last_status=result.status,
+                    last_error=result.error,
+                )
+                log.info("outbox %s will be retried (%s)", row.id, result.status or result.error)
+                states[row.id] = OutboxState.PENDING
+            else:
+                fallbacks += _give_up(
+                    row, now, state=OutboxState.FAILED, last_status=result.status, last_error=result.error
+                )
+                log.warning("outbox %s failed permanently: %s %s", row.id, result.status, result.error)
+                states[row.id] = OutboxState.FAILED
+    if fallbacks:
+        deliver_many(fallbacks, client, now, pool)
+    return states
 
 
 def deliver(outbox_id: int, client, now: datetime) -> str:
-    """Send one outbox row if it is due.  Returns the row's resulting state
-    (or "skipped" when it was not ours to send)."""
-    if not claim(outbox_id, now):
-        return "skipped"
-    row = Outbox.get_by_id(outbox_id)
-    n = naive(now)
-    if now >= utc(row.expires_at):
-        _give_up(row, now, client, state=OutboxState.EXPIRED, last_error="expired before it could be sent")
-        log.warning("outbox %s (%s) expired unsent", row.id, row.purpose)
-        return OutboxState.EXPIRED
-    group_gone = (
-        row.kind == OutboxKind.PUSH
-        and row.recipient == RecipientKind.GROUP
-        and row.group_id is not None
-        and not Group.select(Group.active).where(Group.id == row.group_id).scalar()
-    )
-    if group_gone:
-        _finish(row, state=OutboxState.CANCELLED, last_error="the bot is no longer in the group")
-        return OutboxState.CANCELLED
-
-    messages = json.loads(row.messages)
-    if row.kind == OutboxKind.PUSH:
-        result = client.push(row.to, messages, row.retry_key)
-    else:
-        result = client.reply(row.reply_token, messages)
-
-    if result.sent:
-        cost = push_cost(row, client) if row.kind == OutboxKind.PUSH else 0
-        _finish(row, state=OutboxState.SENT, sent_at=n, cost=cost, last_status=result.status, last_error=None)
-        return OutboxState.SENT
-    if result.retry:
-        wait = QUOTA_BACKOFF if result.quota_exhausted else backoff(row.attempts, result.status)
-        _finish(
-            row,
-            state=OutboxState.PENDING,
-            not_before=naive(now + wait),
-            enqueued_at=None,
-            last_status=result.status,
-            last_error=result.error,
-        )
-        log.info("outbox %s will be retried (%s)", row.id, result.status or result.error)
-        return OutboxState.PENDING
-    _give_up(row, now, client, state=OutboxState.FAILED, last_status=result.status, last_error=result.error)
-    log.warning("outbox %s failed permanently: %s %s", row.id, result.status, result.error)
-    return OutboxState.FAILED
+    """Send one outbox row if it is due (see deliver_many)."""
+    return deliver_many([outbox_id], client, now)[outbox_id]
 
 
-def _give_up(row: Outbox, now: datetime, client, **fields) -> None:
+def _inactive_groups(rows: list[Outbox]) -> set[int]:
+    group_ids = {r.group_id for r in rows if r.recipient == RecipientKind.GROUP and r.group_id is not None}
+    if not group_ids:
+        return set()
+    return {g.id for g in Group.select(Group.id).where(Group.id.in_(group_ids) & ~Group.active)}
+
+
+def _give_up(row: Outbox, now: datetime, **fields) -> list[int]:
     """Mark the row failed or expired; a reply with ``fallback_push`` becomes
-    a push (in the same transaction, so exactly one push is queued)."""
+    a push (in the same transaction, so exactly one push is queued).
+    Returns the id of that push, to send now."""
     if not (row.kind == OutboxKind.REPLY and row.fallback_push):
         _finish(row, **fields)
-        return
+        return []
     with db.atomic():
         if not _finish(row, **fields):
-            return
+            return []
         if (
             row.recipient == RecipientKind.GROUP
             and not Group.select(Group.active).where(Group.id == row.group_id).scalar()
         ):
-            return
+            return []
         push = add_push(recipient_of(row), json.loads(row.messages), row.purpose, now, round=row.round_id)
-    deliver(push.id, client, now)
+    return [push.id]
 
 
 def enqueue_outbox(now: datetime, conn) -> int:
-    """Claim due outbox rows (new, retrying, or abandoned by a dead worker)
-    and enqueue a delivery job for each, in one pipeline per batch."""
+    """Hand due outbox rows (new, retrying, or abandoned by a dead worker) to
+    the workers: a delivery job per DELIVERY_BATCH rows, help alerts on the
+    urgent queue.  A row already handed out is handed out again only if
+    Redis no longer has its job (see jobs/dispatch.py: a backlog cannot
+    multiply).  Returns how many rows were enqueued."""
     n = naive(now)
     stale = naive(now - ENQUEUE_LEASE)
-    waiting = due(now) & (Outbox.enqueued_at.is_null() | (Outbox.enqueued_at < stale))
+    _release_lost(now, conn, stale)
+    waiting = due(now) & Outbox.enqueued_at.is_null()
     total = 0
     while True:
         batch = Outbox.select(Outbox.id).where(waiting).order_by(Outbox.id).limit(BATCH)
         with db.atomic():
-            claimed = sorted(
-                row_id
-                for (row_id,) in Outbox.update(enqueued_at=n)
+            claimed = list(
+                Outbox.update(enqueued_at=n)
                 .where(Outbox.id.in_(batch) & waiting)
-                .returning(Outbox.id)
+                .returning(Outbox.id, Outbox.purpose)
                 .tuples()
                 .execute()
             )
+            jobs: dict[QueueName, list[tuple[str, tuple]]] = defaultdict(list)
+            for queue, ids in _by_queue(claimed).items():
+                for start in range(0, len(ids), DELIVERY_BATCH):
+                    chunk = ids[start : start + DELIVERY_BATCH]
+                    job_id = new_job_id(Job.DELIVER_OUTBOX)
+                    Outbox.update(job_id=job_id).where(Outbox.id.in_(chunk)).execute()
+                    jobs[queue].append((job_id, (chunk,)))
         if not claimed:
             return total
-        if not enqueue_many(conn, Job.DELIVER_OUTBOX, [(i,) for i in claimed]):
-            Outbox.update(enqueued_at=None).where(Outbox.id.in_(claimed)).execute()
-            return total
-        total += len(claimed)
+        for queue in (QueueName.URGENT, QueueName.DELIVERIES):
+            chunk_ids = [i for _, (chunk,) in jobs.get(queue, []) for i in chunk]
+            if enqueue_jobs(conn, queue, Job.DELIVER_OUTBOX, jobs.get(queue, [])):
+                total += len(chunk_ids)
+            else:  # Redis is down: the rows stay due for the next pass
+                Outbox.update(enqueued_at=None, job_id=None).where(Outbox.id.in_(chunk_ids)).execute()
+                return total
+
+
+def _by_queue(claimed: list[tuple[int, str]]) -> dict[QueueName, list[int]]:
+    grouped: dict[QueueName, list[int]] = defaultdict(list)
+    for row_id, purpose in sorted(claimed):
+        grouped[QueueName.URGENT if purpose in URGENT_PURPOSES else QueueName.DELIVERIES].append(row_id)
+    return grouped
+
+
+def _release_lost(now: datetime, conn, stale) -> None:
+    """Due rows handed out longer ago than ENQUEUE_LEASE: keep those whose
+    job Redis still holds, free the others."""
+    rows = list(
+        Outbox.select(Outbox.id, Outbox.job_id)
+        .where(due(now) & (Outbox.enqueued_at < stale))
+        .limit(BATCH)
+        .tuples()
+    )
+    if not rows:
+        return
+    alive = live_jobs(conn, {job_id for _, job_id in rows if job_id})
+    if alive is None:
+        return
+    kept = [row_id for row_id, job_id in rows if job_id in alive]
+    lost = [row_id for row_id, job_id in rows if job_id not in alive]
+    if kept:
+        Outbox.update(enqueued_at=naive(now)).where(Outbox.id.in_(kept)).execute()
+    if lost:
+        Outbox.update(enqueued_at=None, job_id=None).where(
+            Outbox.id.in_(lost) & (Outbox.enqueued_at < stale)
+        ).execute()

@@ -13,7 +13,7 @@ from rq import SimpleWorker
 from rq.timeouts import TimerDeathPenalty
 
 from jobs import runtime
-from jobs.queue import get_queue
+from jobs.queue import all_queues
 from jobs.scheduler import run_forever
 
 log = logging.getLogger(__name__)
@@ -40,7 +40,7 @@ class ThreadWorker(SimpleWorker):
 
 def start_worker_thread(stop: threading.Event) -> threading.Thread:
     def work():
-        worker = ThreadWorker([get_queue(runtime.connection())], connection=runtime.connection())
+        worker = ThreadWorker(all_queues(runtime.connection()), connection=runtime.connection())
         while not stop.is_set():
             try:
                 # Short bursts so the thread notices ``stop`` promptly.

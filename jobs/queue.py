@@ -1,22 +1,47 @@
-"""The RQ queue.  Redis is disposable: it carries job ids, nothing else.
+"""The RQ queues.  Redis is disposable: it carries job ids, nothing else.
 
-Enqueueing is best effort: if Redis is down or flushed, the row in the
-database stays due and the sweep enqueues it again.
+Four queues, by urgency; a worker takes from the first that has work
+(``rq worker urgent events deliveries background``):
+
+- ``urgent``: 助けが必要 events and their alerts — never behind ordinary taps;
+- ``events``: every other webhook event (replies must beat the one-minute
+  reply token);
+- ``deliveries``: outbox rows the sweep found due (prompts, summaries,
+  retries);
+- ``background``: the JMA feed poll.
+
+Enqueueing is best effort: if Redis is down or flushed, the rows in the
+database stay due and the next pass enqueues them again.  Every job carries
+an id chosen here and recorded on its rows, so a pass that finds rows whose
+lease ran out asks Redis whether their job still exists (``live_jobs``) and
+enqueues only what was really lost: a backlog cannot multiply itself.
 """
 
 from __future__ import annotations
 
 import logging
 import threading
+import uuid
 from enum import StrEnum
 
 from redis import Redis
 from redis.exceptions import RedisError
 from rq import Queue
+from rq.job import Job as RqJob
+from rq.job import JobStatus
 
 log = logging.getLogger(__name__)
 
-QUEUE_NAME = "tsunagari"
+
+class QueueName(StrEnum):
+    URGENT = "urgent"
+    EVENTS = "events"
+    DELIVERIES = "deliveries"
+    BACKGROUND = "background"
+
+
+# In the order a worker serves them.
+QUEUES = tuple(QueueName)
 
 
 class Job(StrEnum):
@@ -24,10 +49,18 @@ class Job(StrEnum):
     stores the name, so a job enqueued before a deploy still finds its
     function after it)."""
 
-    PROCESS_EVENT = "jobs.tasks.process_event"
+    PROCESS_EVENTS = "jobs.tasks.process_events"
     DELIVER_OUTBOX = "jobs.tasks.deliver_outbox"
     POLL_JMA = "jobs.jma_poll.poll_job"
 
+
+# Seconds a job may run before RQ stops it.  Every network call inside has
+# its own timeout; this is the backstop.
+JOB_TIMEOUT = {Job.PROCESS_EVENTS: 120, Job.DELIVER_OUTBOX: 180, Job.POLL_JMA: 90}
+JOB_OPTIONS = {"result_ttl": 0, "failure_ttl": 7 * 24 * 3600}
+# A job still in one of these states will run (or is running): its rows are
+# not lost, however long they have waited.
+_ALIVE = frozenset({JobStatus.QUEUED, JobStatus.STARTED, JobStatus.DEFERRED, JobStatus.SCHEDULED})
 
 _fake_lock = threading.Lock()
 _fake = None
@@ -38,7 +71,7 @@ def redis_connection(url: str | None) -> Redis:
     every thread of this process (the all-in-one ``make run``)."""
     global _fake
     if url:
-        return Redis.from_url(url, socket_timeout=5, socket_connect_timeout=3)
+        return Redis.from_url(url, socket_timeout=5, socket_connect_timeout=3, health_check_interval=30)
     with _fake_lock:
         if _fake is None:
             import fakeredis
@@ -47,28 +80,59 @@ def redis_connection(url: str | None) -> Redis:
         return _fake
 
 
-def get_queue(connection: Redis) -> Queue:
-    return Queue(QUEUE_NAME, connection=connection)
+def get_queue(connection: Redis, name: QueueName = QueueName.EVENTS) -> Queue:
+    return Queue(name, connection=connection)
 
 
-JOB_OPTIONS = {"result_ttl": 0, "failure_ttl": 7 * 24 * 3600, "timeout": 300}
+def all_queues(connection: Redis) -> list[Queue]:
+    return [get_queue(connection, name) for name in QUEUES]
 
 
-def enqueue_many(connection: Redis, func: Job, arg_tuples: list[tuple]) -> bool:
-    """Enqueue ``func(*args)`` for each args tuple in one Redis pipeline;
-    False (logged) if Redis is unavailable (the rows stay due in the
-    database and the next pass enqueues them again)."""
-    if not arg_tuples:
+def new_job_id(func: Job) -> str:
+    return f"{func.rsplit('.', 1)[1]}-{uuid.uuid4().hex}"
+
+
+def enqueue_jobs(connection: Redis, queue: QueueName, func: Job, jobs: list[tuple[str, tuple]]) -> bool:
+    """Enqueue ``func(*args)`` for each ``(job id, args)`` in one Redis
+    pipeline; False (logged) if Redis is unavailable (the rows stay due in
+    the database and the next pass enqueues them again)."""
+    if not jobs:
         return True
-    queue = get_queue(connection)
+    options = {**JOB_OPTIONS, "timeout": JOB_TIMEOUT[func]}
     try:
-        queue.enqueue_many([Queue.prepare_data(func, args=args, **JOB_OPTIONS) for args in arg_tuples])
+        get_queue(connection, queue).enqueue_many(
+            [Queue.prepare_data(func, args=args, job_id=job_id, **options) for job_id, args in jobs]
+        )
     except RedisError as exc:
-        log.warning("could not enqueue %d x %s: %s", len(arg_tuples), func, type(exc).__name__)
+        log.warning("could not enqueue %d x %s: %s", len(jobs), func, type(exc).__name__)
         return False
     return True
 
 
-def enqueue(connection: Redis, func: Job, *args) -> bool:
-    """Put one ``func(*args)`` on the queue (see enqueue_many)."""
-    return enqueue_many(connection, func, [args])
+def enqueue(connection: Redis, queue: QueueName, func: Job, *args) -> str | None:
+    """Put one ``func(*args)`` on ``queue``; its job id, or None if Redis is down."""
+    job_id = new_job_id(func)
+    return job_id if enqueue_jobs(connection, queue, func, [(job_id, args)]) else None
+
+
+def live_jobs(connection: Redis, job_ids: set[str]) -> set[str] | None:
+    """Which of ``job_ids`` are still queued or running; None if Redis cannot
+    tell (then nothing is presumed lost)."""
+    if not job_ids:
+        return set()
+    ids = sorted(job_ids)
+    try:
+        jobs = RqJob.fetch_many(ids, connection=connection)
+    except RedisError as exc:
+        log.warning("could not check %d job(s): %s", len(ids), type(exc).__name__)
+        return None
+    alive = set()
+    for job in jobs:
+        if job is None:
+            continue
+        try:
+            if job.get_status(refresh=False) in _ALIVE:
+                alive.add(job.id)
+        except (RedisError, ValueError):
+            alive.add(job.id)  # unsure: do not enqueue a second copy
+    return alive

@@ -11,6 +11,7 @@ The web app keeps its own in ``app.extensions`` (app.py).
 from __future__ import annotations
 
 import threading
+from concurrent.futures import ThreadPoolExecutor
 
 from config import Settings, load_settings
 
@@ -24,7 +25,7 @@ def configure(settings: Settings, client=None, connection=None) -> None:
     from bot.line_client import LineClient
     from jobs.queue import redis_connection
     from models import init_db
-    from services import clock
+    from services import clock, wakeup
 
     with _lock:
         old = _handles.get("client")
@@ -34,9 +35,17 @@ def configure(settings: Settings, client=None, connection=None) -> None:
         clock.configure(settings.demo_clock)
         _handles["settings"] = settings
         _handles["client"] = client or LineClient(
-            settings.access_token, settings.line_api_base_url, settings.line_timeout
+            settings.access_token,
+            settings.line_api_base_url,
+            settings.line_timeout,
+            settings.line_concurrency,
         )
         _handles["connection"] = connection or redis_connection(settings.redis_url)
+        if "pool" not in _handles or _handles["pool"]._max_workers != settings.line_concurrency:
+            _handles["pool"] = ThreadPoolExecutor(settings.line_concurrency, thread_name_prefix="line")
+        if settings.redis_url:
+            connection_now = _handles["connection"]
+            wakeup.configure(lambda: connection_now)
 
 
 def ensure_configured() -> None:
@@ -57,3 +66,10 @@ def client():
 def connection():
     ensure_configured()
     return _handles["connection"]
+
+
+def io_pool() -> ThreadPoolExecutor:
+    """Threads for LINE calls (network only, never the database): sends and
+    reads overlap LINE's latency instead of waiting one after another."""
+    ensure_configured()
+    return _handles["pool"]

@@ -17,7 +17,7 @@ from jobs import runtime
 from jobs.dispatch import dispatch_events, run_dispatcher
 from jobs.tasks import run_sweep
 from models import connected
-from services import clock
+from services import clock, wakeup
 
 log = logging.getLogger(__name__)
 
@@ -48,6 +48,9 @@ def run_forever(stop: threading.Event | None = None, dispatcher: bool = True) ->
         for sig in (signal.SIGTERM, signal.SIGINT):
             signal.signal(sig, lambda *_: stop.set())
     if dispatcher:
+        if runtime.settings().redis_url:
+            # Wake-ups published by web and worker processes.
+            wakeup.listen(runtime.connection(), stop)
         start_dispatcher(stop)
     interval = runtime.settings().tick_seconds
     log.info("sweep every %ss", interval)

@@ -29,7 +29,7 @@ from jobs import runtime
 from jobs.delivery import enqueue_outbox
 from jobs.dispatch import dispatch_events
 from jobs.jma_poll import claim_poll
-from jobs.queue import Job, enqueue
+from jobs.queue import Job, QueueName, enqueue
 from models import Group, Round, WebhookEvent, db, naive
 from services.rounds import close_rounds, open_routine_rounds, recent_emergencies
 
@@ -78,8 +78,7 @@ def enqueue_jma_poll(now: datetime, settings, conn) -> int:
     database, so several schedulers still poll JMA once a minute)."""
     if not settings.jma_feed_url or not claim_poll(now, settings.jma_feed_url):
         return 0
-    enqueue(conn, Job.POLL_JMA, settings.jma_feed_url)
-    return 1
+    return 1 if enqueue(conn, QueueName.BACKGROUND, Job.POLL_JMA, settings.jma_feed_url) else 0
 
 
 def _chunks(items: list, size: int = BATCH):

@@ -19,21 +19,31 @@ def find_member(group: Group, person: Person | None) -> Member | None:
     return Member.get_or_none((Member.group == group) & (Member.person == person))
 
 
-def ensure_person(line_user_id: str, display_name: str | None, now: datetime) -> Person:
+def ensure_person(
+    line_user_id: str, display_name: str | None, now: datetime, from_line: bool = False
+) -> Person:
     """The Person for a LINE user, created on first sight.  A display name
-    LINE gave us replaces the stored one (people rename themselves)."""
+    LINE gave us replaces the stored one (people rename themselves);
+    ``from_line`` says it was read from LINE just now, which keeps the next
+    reads away for a day."""
+    fetched = {"name_fetched_at": naive(now)} if from_line and display_name else {}
     person = find_person(line_user_id)
     if person is None:
         try:
             with db.atomic():
                 return Person.create(
-                    line_user_id=line_user_id, display_name=display_name or "", created_at=naive(now)
+                    line_user_id=line_user_id,
+                    display_name=display_name or "",
+                    created_at=naive(now),
+                    **fetched,
                 )
         except IntegrityError:
             person = Person.get(Person.line_user_id == line_user_id)
-    if display_name and person.display_name != display_name:
-        person.display_name = display_name
-        person.save()
+    if (display_name and person.display_name != display_name) or fetched:
+        Person.update(display_name=display_name or person.display_name, **fetched).where(
+            Person.id == person.id
+        ).execute()
+        person.display_name = display_name or person.display_name
     return person
 
 

@@ -27,7 +27,7 @@ from domain import postback as codec
 from emulator import EmulatorServer, LinePlatform
 from jobs import runtime
 from jobs.embedded import ThreadWorker
-from jobs.queue import get_queue
+from jobs.queue import all_queues
 from jobs.scheduler import dispatch_once
 from jobs.tasks import run_sweep
 from models import Group, Member, Outbox, Round, db
@@ -105,7 +105,7 @@ class World:
         """Hand stored events to the queue (the dispatcher's job) and run
         every queued job in a real RQ worker, until the queue is empty."""
         dispatch_once()
-        ThreadWorker([get_queue(self.redis)], connection=self.redis).work(burst=True, logging_level="WARNING")
+        ThreadWorker(all_queues(self.redis), connection=self.redis).work(burst=True, logging_level="WARNING")
 
     def sweep(self) -> dict:
         return run_sweep()

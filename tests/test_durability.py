@@ -15,6 +15,7 @@ from pathlib import Path
 from jobs import runtime
 from jobs.delivery import CLAIM_LEASE, ENQUEUE_LEASE, claim
 from jobs.dispatch import EVENT_ENQUEUE_LEASE
+from jobs.queue import QUEUES
 from jobs.scheduler import dispatch_once
 from jobs.sweep import close_due_rounds
 from models import Group, Member, Outbox, Round, WebhookEvent, db
@@ -59,7 +60,7 @@ def test_it_survives_a_worker_dying_mid_send(world):
     world.sweep()
     world.redis.flushdb()
     summary = Outbox.get(Outbox.purpose == "summary")
-    assert claim(summary.id, clock.now())
+    assert claim([summary.id], clock.now())
     world.tick()
     assert Outbox.get_by_id(summary.id).state == "sending"  # still leased to the dead worker
     world.advance(CLAIM_LEASE.total_seconds() + 1)
@@ -190,10 +191,10 @@ def test_it_processes_each_event_once_however_often_it_is_enqueued(world):
     world.lead(group_id)
     world.line.send_text(group_id, world.user(HANAKO), "/確認")
     event = WebhookEvent.select().order_by(WebhookEvent.id.desc()).get()
-    from jobs.queue import Job, enqueue
+    from jobs.queue import Job, QueueName, enqueue
 
     for _ in range(3):
-        enqueue(runtime.connection(), Job.PROCESS_EVENT, event.id)
+        enqueue(runtime.connection(), QueueName.EVENTS, Job.PROCESS_EVENTS, [event.id])
     world.work()
     assert Round.select().count() == 1
     assert len(world.prompts(group_id)) == 1
@@ -228,10 +229,10 @@ def test_it_sends_one_summary_when_two_worker_processes_race(world, database_url
     with db.atomic():
         close_due_rounds(clock.now())
     summary = Outbox.get(Outbox.purpose == "summary")
-    from jobs.queue import Job, enqueue
+    from jobs.queue import Job, QueueName, enqueue
 
     for _ in range(6):  # the same job, many times over
-        enqueue(runtime.connection(), Job.DELIVER_OUTBOX, summary.id)
+        enqueue(runtime.connection(), QueueName.DELIVERIES, Job.DELIVER_OUTBOX, [summary.id])
     env = {
         **os.environ,
         "DATABASE_URL": database_url,
@@ -243,7 +244,19 @@ def test_it_sends_one_summary_when_two_worker_processes_race(world, database_url
     }
     workers = [
         subprocess.Popen(
-            [sys.executable, "-m", "rq.cli", "worker", "--burst", "--url", REDIS_URL, "tsunagari"],
+            # The Procfile's worker, in burst mode.
+            [
+                sys.executable,
+                "-m",
+                "rq.cli",
+                "worker",
+                "-w",
+                "jobs.worker.Worker",
+                "--burst",
+                "--url",
+                REDIS_URL,
+            ]
+            + [q.value for q in QUEUES],
             cwd=ROOT,
             env=env,
             stdout=subprocess.DEVNULL,

@@ -84,14 +84,15 @@ def stack(database_url, redis_conn, tmp_path):
         )
         return processes[name]
 
-    start("web", "web")
-    start("worker-1", "worker")
-    start("worker-2", "worker")
-    start("scheduler", "scheduler")
-    base = f"http://127.0.0.1:{port}"
-    wait_until(lambda: _healthy(base), what="the web process")
-    line.webhook_url = base + "/callback"
     try:
+        start("web", "web")
+        start("worker-1", "worker")
+        start("worker-2", "worker")
+        start("scheduler", "scheduler")
+        base = f"http://127.0.0.1:{port}"
+        # A loaded machine needs a while to import everything four times over.
+        wait_until(lambda: _healthy(base), timeout=90, what="the web process")
+        line.webhook_url = base + "/callback"
         yield line, processes, logs
     finally:
         for proc in processes.values():

@@ -64,12 +64,18 @@ def test_it_stores_every_sample_event_before_answering(client, redis_conn):
     assert len(stored) == 28
     assert {e.event_type for e in stored} >= {"message", "postback", "join", "leave", "unsend", "undefined"}
     assert json.loads(stored[0].payload)["message"]["text"] == "Hello, world"
-    # The webhook never touches Redis; the dispatcher hands them to workers.
-    assert redis_conn.llen("rq:queue:tsunagari") == 0
-    assert dispatch_once() == 28
-    assert redis_conn.llen("rq:queue:tsunagari") == 28
-    assert all(e.enqueued_at is not None for e in WebhookEvent.select())
-    assert dispatch_once() == 0  # claimed once
+    # The webhook never touches Redis; the dispatcher hands them to workers,
+    # one event per sender at a time (the next one once it is processed).
+    assert redis_conn.keys("rq:queue:*") == []
+    firsts = {}
+    for event in stored:
+        firsts.setdefault(event.order_key, event.id)
+    assert 1 < len(firsts) < 28
+    assert dispatch_once() == len(firsts)
+    assert redis_conn.llen("rq:queue:events") == 1  # one batch job
+    handed_out = {e.id for e in WebhookEvent.select() if e.enqueued_at is not None}
+    assert handed_out == set(firsts.values())
+    assert dispatch_once() == 0  # claimed once; the others wait for their sender's first
 
 
 def test_it_drops_duplicate_webhook_event_ids(client):
@@ -87,7 +93,7 @@ def test_it_drops_redeliveries(client, redis_conn):
     assert post(client, payload).status_code == 200
     assert WebhookEvent.select().count() == 28
     assert dispatch_once() == 0
-    assert redis_conn.llen("rq:queue:tsunagari") == 28
+    assert redis_conn.llen("rq:queue:events") == 1  # the first dispatch's batch, nothing more
 
 
 def test_it_refuses_a_forged_signature(client):
