@@ -142,9 +142,7 @@ def test_it_records_a_missing_or_slow_telegram_without_failing_the_poll(quake_wo
     fake_jma.publish(slow, read_fixture(AICHI))
     fake_jma.delays[f"/data/{slow}"] = 1.0
     # Every call has a timeout; make it short for the test.
-    monkeypatch.setattr(
-        jma_poll, "_pool", urllib3.PoolManager(retries=False, timeout=urllib3.Timeout(0.2, 0.2))
-    )
+    monkeypatch.setattr(jma_poll, "HTTP_TIMEOUT", urllib3.Timeout(connect=0.2, read=0.2))
     quake_world.tick()
     missing_row = JmaTelegram.get(JmaTelegram.link.endswith(missing))
     slow_row = JmaTelegram.get(JmaTelegram.link.endswith(slow))
