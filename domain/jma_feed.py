@@ -38,6 +38,10 @@ MAX_ENTRY_TITLE = 100
 MAX_ENTRY_TEXT = 1000
 # An HTTP date is 29 characters (Sun, 06 Nov 1994 08:49:37 GMT).
 MAX_HTTP_DATE = 64
+# The one format HTTP servers must send (RFC 9110's IMF-fixdate).
+_HTTP_DATE = re.compile(
+    r"[A-Z][a-z]{2}, [0-9]{2} [A-Z][a-z]{2} (?P<year>[0-9]{4}) [0-9]{2}:[0-9]{2}:[0-9]{2} GMT", re.ASCII
+)
 # A Last-Modified more than this far ahead of our clock is not believed: sent
 # back as If-Modified-Since it would make every later answer a 304.
 LAST_MODIFIED_SKEW = timedelta(days=1)
@@ -121,17 +125,21 @@ def parse_feed(body: bytes | str, *, max_bytes: int = MAX_FEED_BYTES) -> list[Fe
 
 
 def clean_last_modified(value: str | None, now: datetime) -> str | None:
-    """A Last-Modified header worth sending back as If-Modified-Since: short
-    printable ASCII that parses as an HTTP date in TIME_RANGE and not more
+    """A Last-Modified header worth sending back as If-Modified-Since: an
+    IMF-fixdate (Sun, 06 Nov 1994 08:49:37 GMT) in TIME_RANGE and not more
     than LAST_MODIFIED_SKEW after ``now`` (aware); None otherwise (the next
     request is then unconditional).  Total: never raises."""
-    if not value or len(value) > MAX_HTTP_DATE or not all(" " <= char <= "~" for char in value):
+    if not value or len(value) > MAX_HTTP_DATE:
+        return None
+    match = _HTTP_DATE.fullmatch(value)
+    if match is None:
         return None
     try:
         when = parsedate_to_datetime(value)
     except (TypeError, ValueError, IndexError, OverflowError):
         return None
-    if when.tzinfo is None or not TIME_RANGE[0] <= when < TIME_RANGE[1]:
+    # email.utils reads year 0001 as 2001 (two-digit years): check it was read as written.
+    if when.year != int(match.group("year")) or not TIME_RANGE[0] <= when < TIME_RANGE[1]:
         return None
     if when > now + LAST_MODIFIED_SKEW:
         return None
