@@ -177,14 +177,18 @@ def http_get(url: str, headers: dict[str, str], max_bytes: int, *, deadline: flo
     XmlRefusedError for a larger body (without reading the rest),
     DeadlineExceeded when the deadline passes, and one of NETWORK_ERRORS for
     any other network or protocol failure."""
-    parts = urlsplit(url)
-    connection_class = _CONNECTIONS.get(parts.scheme)
-    if connection_class is None or not parts.hostname:
-        raise urllib3.exceptions.LocationValueError(f"not an http(s) URL: {url[:100]!r}")
+    try:
+        parts = urlsplit(url)
+        port = parts.port
+        if not url.isascii() or parts.scheme not in _CONNECTIONS or not parts.hostname:
+            raise ValueError("not an ASCII http(s) URL with a host")
+    except ValueError as exc:
+        raise urllib3.exceptions.LocationValueError(f"unusable URL: {exc}") from exc
+    connection_class = _CONNECTIONS[parts.scheme]
     target = (parts.path or "/") + (f"?{parts.query}" if parts.query else "")
     seconds = HTTP_DEADLINE if deadline is None else deadline
     watchdog = _Watchdog(seconds)
-    connection = connection_class(parts.hostname, parts.port, timeout=HTTP_TIMEOUT.connect_timeout)
+    connection = connection_class(parts.hostname, port, timeout=HTTP_TIMEOUT.connect_timeout)
     connection.watchdog = watchdog
     response = None
     try:

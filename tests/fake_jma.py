@@ -180,7 +180,12 @@ class FakeJma:
                 pass
         body = render_feed(self.entries, updated=self.last_modified, feed_url=self.feed_url)
         for position, xml in sorted(self.raw_entries, key=lambda item: -item[0]):
-            parts = body.split(b"<entry>")
-            at = min(position + 1, len(parts))
-            body = b"<entry>".join(parts[:at]) + xml + b"".join(b"<entry>" + part for part in parts[at:])
+            # Before the position-th <entry>, or last (before </feed>).
+            at = -1
+            for _ in range(position + 1):
+                at = body.find(b"<entry>", at + 1)
+                if at == -1:
+                    at = body.rindex(b"</feed>")
+                    break
+            body = body[:at] + xml + body[at:]
         return 200, {"Content-Type": "application/atom+xml", "Last-Modified": last_modified}, body

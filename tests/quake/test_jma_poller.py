@@ -427,3 +427,22 @@ def test_it_forgets_a_last_modified_with_a_nul_and_polls_on(quake_world, fake_jm
     quake_world.tick()
     assert fake_jma.feed_answers == [200, 200]  # asked without If-Modified-Since, no crash
     assert JmaFeedState.get().last_error is None and states() == {AICHI: "handled"}
+
+
+@pytest.mark.parametrize(
+    "stored",
+    [
+        "Thu, 18 Feb 2021 04:02:00 GMT\r\nX-Injected: 1",  # http.client's ValueError, every minute
+        "Fri, 31 Dec 9999 23:59:59 GMT",  # every answer a 304: no quake would ever be read
+    ],
+)
+def test_it_does_not_send_back_a_bad_last_modified_stored_before(quake_world, fake_jma, stored):
+    fake_jma.publish(AICHI, read_fixture(AICHI))
+    quake_world.tick()
+    JmaFeedState.update(last_modified=stored).execute()  # as an older version could have kept it
+    fake_jma.publish(IWATE, read_fixture(IWATE))
+    quake_world.advance(MINUTE)
+    quake_world.tick()
+    assert fake_jma.feed_answers == [200, 200]
+    assert states() == {AICHI: "handled", IWATE: "handled"}
+    assert JmaFeedState.get().last_modified.endswith("GMT")
