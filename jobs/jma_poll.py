@@ -62,6 +62,9 @@ POLL_INTERVAL = timedelta(seconds=58)
 # of HTTP plus the database work), far shorter than RQ's 300 s job timeout.
 POLL_LEASE = timedelta(minutes=2)
 FETCH_LEASE = timedelta(minutes=5)
+# How far ahead of our clock a telegram's report time may be (clocks drift;
+# JMA's does not run hours ahead).
+MAX_CLOCK_SKEW = timedelta(hours=1)
 MAX_FETCH_ATTEMPTS = 3
 # The only telegram that reports intensity by city (domain.quake rule 1).
 WANTED_TYPES = frozenset({"VXSE53"})
@@ -531,6 +534,20 @@ def fetch_one(row_id: int, now: datetime, feed_url: str, *, deadline: float | No
         # fetched again, and the poll goes on with the other entries.
         _finish(row, state="refused", fetched_at=naive(now), error=_error_text(exc))
         log.warning("JMA telegram refused: %s", type(exc).__name__)
+        return "refused"
+    future = [
+        path
+        for path, value in (
+            ("Head/ReportDateTime", telegram.report_datetime),
+            ("Body/Earthquake/OriginTime", telegram.origin_time),
+        )
+        if value is not None and value > now + MAX_CLOCK_SKEW
+    ]
+    if future:
+        # Broken or hostile: a quake dated ahead never grows too old to start
+        # a round (domain.quake rule 4).
+        _finish(row, state="refused", fetched_at=naive(now), error=f"{future[0]} is in the future")
+        log.warning("JMA telegram refused: dated in the future")
         return "refused"
     # Optional fields the parser dropped as unusable are named in ``error``.
     dropped = f"dropped: {', '.join(telegram.dropped)}"[:500] if telegram.dropped else None

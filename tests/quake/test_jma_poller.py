@@ -398,6 +398,16 @@ def _edit(pattern: str, replacement: str):
             "TelegramError: Head/ReportDateTime",
         ),
         (_edit(r"<EventID>[^<]*<", "<EventID>" + "9" * 41 + "<"), "refused", "TelegramError: Head/EventID"),
+        (
+            _edit(r"<ReportDateTime>[^<]*<", "<ReportDateTime>2099-12-31T00:00:00+09:00<"),
+            "refused",
+            "Head/ReportDateTime is in the future",
+        ),
+        (
+            _edit(r"<OriginTime>[^<]*<", "<OriginTime>2099-12-31T00:00:00+09:00<"),
+            "refused",
+            "Body/Earthquake/OriginTime is in the future",
+        ),
         (lambda body: body.replace(b'encoding="UTF-8"', b'encoding="Shift_JIS"'), "refused", "JmaXmlError"),
         (lambda body: body[: len(body) // 2], "refused", "JmaXmlError: not well-formed"),
     ],
@@ -446,3 +456,24 @@ def test_it_does_not_send_back_a_bad_last_modified_stored_before(quake_world, fa
     assert fake_jma.feed_answers == [200, 200]
     assert states() == {AICHI: "handled", IWATE: "handled"}
     assert JmaFeedState.get().last_modified.endswith("GMT")
+
+
+def test_it_fails_one_telegram_on_an_unforeseen_error_and_fetches_the_others(
+    quake_world, fake_jma, monkeypatch
+):
+    broken = "20990101000000_0_VXSE53_500500.xml"
+    fake_jma.publish(broken, read_fixture(IWATE))
+    fake_jma.publish(AICHI, read_fixture(AICHI))
+    real_parse = jma_poll.parse_telegram
+
+    def parse(body):
+        if b"20210219181113" in body:  # IWATE's EventID
+            raise RuntimeError("a bug nobody foresaw")
+        return real_parse(body)
+
+    monkeypatch.setattr(jma_poll, "parse_telegram", parse)
+    quake_world.tick()
+    row = JmaTelegram.get(JmaTelegram.link.endswith(broken))
+    assert (row.state, row.error) == ("failed", "RuntimeError: a bug nobody foresaw")
+    assert states()[AICHI] == "handled"
+    assert JmaFeedState.get().poll_holder is None
