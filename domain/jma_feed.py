@@ -61,8 +61,9 @@ class FeedEntry:
     telegram's Control/Title (震源・震度に関する情報); ``updated`` is aware.
 
     Entries read by ``parse_feed`` guarantee: ``id`` is 1 to MAX_ENTRY_ID
-    characters and ``link`` an http(s) URL with a host of at most MAX_LINK,
-    both without control, format or surrogate characters; ``updated`` lies in
+    characters and ``link`` an ASCII http(s) URL with a host (and a valid
+    port, if any) of at most MAX_LINK characters, both without control,
+    format or surrogate characters; ``updated`` lies in
     domain.jma.TIME_RANGE; the other strings are clean and short (or empty)."""
 
     id: str
