@@ -242,13 +242,21 @@ class Outbox(BaseModel):
 
 class JmaFeedState(BaseModel):
     """One JMA Atom feed we poll: when it was last polled (the once-a-minute
-    claim) and the Last-Modified it answered, for If-Modified-Since."""
+    claim), the lease that keeps a second poll from starting while one runs,
+    and the Last-Modified it answered, for If-Modified-Since."""
 
     feed_url = CharField(max_length=500, unique=True)
     polled_at = DateTimeField(null=True)
     last_modified = CharField(max_length=64, null=True)
     last_status = IntegerField(null=True)
     last_error = TextField(null=True)
+    # The poll in flight holds the feed until poll_lease_until (the sweep
+    # claims it for the job it enqueues, the job takes it as poll_holder);
+    # a poller that died frees it when the time passes.
+    poll_lease_until = DateTimeField(null=True)
+    poll_holder = CharField(max_length=36, null=True)
+    # The entries the last full feed listed but could not be used, and why.
+    last_skipped = TextField(null=True)
 
 
 class JmaTelegram(BaseModel):

@@ -126,6 +126,27 @@ def _send(row: Outbox, client):
     return client.reply(row.reply_token, messages)
 
 
+def _send_all(rows: list[Outbox], client, pool: Executor | None) -> list:
+    """Send ``rows``: one chat's messages one after another, in the order
+    they were written (a round's summary before the next round's prompt),
+    different chats at once.  Returns the results in the order of ``rows``."""
+    by_chat: dict[str | None, list[int]] = defaultdict(list)
+    for index, row in enumerate(rows):
+        by_chat[row.to or row.reply_token].append(index)
+    results: list = [None] * len(rows)
+
+    def send_in_order(indexes: list[int]) -> None:
+        for index in indexes:
+            results[index] = _send(rows[index], client)
+
+    if pool is None or len(by_chat) <= 1:
+        for indexes in by_chat.values():
+            send_in_order(indexes)
+    else:
+        list(pool.map(send_in_order, by_chat.values()))
+    return results
+
+
 def deliver_many(
     outbox_ids: list[int], client, now: datetime, pool: Executor | None = None
 ) -> dict[int, str]:
@@ -151,10 +172,7 @@ def deliver_many(
             states[row.id] = OutboxState.CANCELLED
         else:
             to_send.append(row)
-    if pool is not None and len(to_send) > 1:
-        results = list(pool.map(lambda r: _send(r, client), to_send))
-    else:
-        results = [_send(r, client) for r in to_send]
+    results = _send_all(to_send, client, pool)
     costs = _costs(
         [r for r, res in zip(to_send, results, strict=True) if res.sent and r.kind == OutboxKind.PUSH], client
     )

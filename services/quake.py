@@ -62,7 +62,18 @@ def handle_pending(now: datetime, settings) -> int:
         .order_by(JmaTelegram.entry_updated, JmaTelegram.id)
         .limit(HANDLE_BATCH)
     ]
-    return sum(1 for row_id in ids if handle_telegram(row_id, now, settings) is not None)
+    handled = 0
+    for row_id in ids:
+        try:
+            handled += handle_telegram(row_id, now, settings) is not None
+        except Exception as exc:
+            # One telegram that cannot be handled must not hold back the
+            # quakes after it: it is recorded as failed and the rest go on.
+            log.exception("JMA telegram %s could not be handled", row_id)
+            JmaTelegram.update(state="failed", error=f"handling: {type(exc).__name__}"[:500]).where(
+                (JmaTelegram.id == row_id) & (JmaTelegram.state == "fetched")
+            ).execute()
+    return handled
 
 
 def handle_telegram(row_id: int, now: datetime, settings) -> Counter | None:

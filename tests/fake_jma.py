@@ -3,7 +3,10 @@
 ``FakeJma`` serves an Atom feed at /eqvol.xml listing what was published
 (newest first, as JMA does) with Last-Modified and If-Modified-Since (304),
 and each telegram at /data/<name>; it counts every request so a test can
-check each telegram is fetched exactly once.  Telegrams are the real copies
+check each telegram is fetched exactly once.  It can also play a hostile
+JMA: list raw entry XML (``publish_raw_entry``), send any Last-Modified
+(``last_modified_header``), or trickle an answer a byte at a time
+(``trickle``).  Telegrams are the real copies
 in tests/fixtures/jma edited in memory (tests/jma/jma_fixtures.py), with
 their times moved next to the bot's (demo) clock.
 """
@@ -72,6 +75,10 @@ class FakeJma:
         self.feed_answers: list[int] = []  # status of every feed request
         self.last_modified = datetime(2000, 1, 1, tzinfo=UTC)
         self.delays: dict[str, float] = {}  # path -> seconds to wait before answering
+        # path -> (seconds between bytes, "headers" or "body": where the trickle starts)
+        self.trickles: dict[str, tuple[float, str]] = {}
+        self.raw_entries: list[tuple[int, bytes]] = []  # (position, <entry>...</entry>)
+        self.last_modified_header: str | None = None  # sent instead of the real one
         self._lock = threading.Lock()
         fake = self
 
@@ -114,6 +121,20 @@ class FakeJma:
             self.entries.insert(0, entry)
             return entry
 
+    def publish_raw_entry(self, xml: str, *, position: int = 0) -> None:
+        """List ``xml`` (an <entry> element, written as it comes) in the feed
+        before the ``position``-th published entry (0: first)."""
+        with self._lock:
+            self.last_modified = max(
+                datetime.now(UTC).replace(microsecond=0), self.last_modified + timedelta(seconds=1)
+            )
+            self.raw_entries.append((position, xml.encode("utf-8")))
+
+    def trickle(self, path: str, *, every: float = 1.0, start: str = "headers") -> None:
+        """Answer ``path`` one byte every ``every`` seconds, from the status
+        line on (``start="headers"``) or once the headers are sent ("body")."""
+        self.trickles[path] = (every, start)
+
     def telegram_hits(self, name: str) -> int:
         return self.hits[f"/data/{name}"]
 
@@ -129,15 +150,25 @@ class FakeJma:
                 status, headers, body = 200, {"Content-Type": "application/xml"}, self.bodies[handler.path]
             else:
                 status, headers, body = 404, {}, b"not found"
+        if self.last_modified_header is not None and "Last-Modified" in headers:
+            headers["Last-Modified"] = self.last_modified_header
+        head = [f"HTTP/1.1 {status} {'OK' if status == 200 else 'Other'}"]
+        head += [f"{key}: {value}" for key, value in {**headers, "Content-Length": len(body)}.items()]
+        head_bytes = ("\r\n".join(head) + "\r\n\r\n").encode("latin-1")
+        handler.close_connection = True
         try:
-            handler.send_response(status)
-            for key, value in headers.items():
-                handler.send_header(key, value)
-            handler.send_header("Content-Length", str(len(body)))
-            handler.end_headers()
-            handler.wfile.write(body)
+            if handler.path not in self.trickles:
+                handler.wfile.write(head_bytes + body)
+                return
+            every, start = self.trickles[handler.path]
+            if start == "body":
+                handler.wfile.write(head_bytes)
+                head_bytes = b""
+            for byte in head_bytes + body:
+                handler.wfile.write(bytes([byte]))
+                time.sleep(every)
         except (BrokenPipeError, ConnectionResetError):
-            pass  # the client gave up (the timeout tests make it)
+            pass  # the client gave up (the timeout and deadline tests make it)
 
     def _feed(self, since: str | None):
         last_modified = format_datetime(self.last_modified, usegmt=True)
@@ -148,4 +179,13 @@ class FakeJma:
             except (TypeError, ValueError):
                 pass
         body = render_feed(self.entries, updated=self.last_modified, feed_url=self.feed_url)
+        for position, xml in sorted(self.raw_entries, key=lambda item: -item[0]):
+            # Before the position-th <entry>, or last (before </feed>).
+            at = -1
+            for _ in range(position + 1):
+                at = body.find(b"<entry>", at + 1)
+                if at == -1:
+                    at = body.rindex(b"</feed>")
+                    break
+            body = body[:at] + xml + body[at:]
         return 200, {"Content-Type": "application/atom+xml", "Last-Modified": last_modified}, body
