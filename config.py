@@ -99,6 +99,10 @@ class Settings:
     emulator: bool = False
     # Lets the simulator move the bot's clock forward.  Never in production.
     demo_clock: bool = False
+    # /healthz answers 503 when the oldest unprocessed webhook event, or the
+    # oldest outbox row that is due but unsent, is older than this (seconds).
+    health_max_event_age: float = 120.0
+    health_max_outbox_age: float = 600.0
 
     @property
     def tz(self) -> ZoneInfo:
@@ -184,4 +188,8 @@ def load_settings(environ: dict[str, str] | None = None) -> Settings:
         ),
         emulator=emulator,
         demo_clock=_flag("DEMO_CLOCK", env.get("DEMO_CLOCK"), default=emulator),
+        health_max_event_age=parse_duration("HEALTH_MAX_EVENT_AGE", env.get("HEALTH_MAX_EVENT_AGE") or "2m"),
+        health_max_outbox_age=parse_duration(
+            "HEALTH_MAX_OUTBOX_AGE", env.get("HEALTH_MAX_OUTBOX_AGE") or "10m"
+        ),
     )

@@ -14,7 +14,8 @@ import pytest
 from app import create_app
 from jobs import runtime
 from jobs.scheduler import dispatch_once
-from models import WebhookEvent
+from models import WebhookEvent, naive
+from services import clock
 from tests.conftest import SECRET
 
 SAMPLE = json.loads((Path(__file__).parent / "fixtures/line/sdk-webhook-sample.json").read_text())
@@ -176,7 +177,37 @@ def test_it_stores_events_even_when_redis_is_down(settings, database_url):
 def test_it_reports_health(client):
     response = client.get("/healthz")
     assert response.status_code == 200
-    assert response.get_json() == {"status": "ok", "database": "ok", "redis": "ok"}
+    assert response.get_json() == {
+        "status": "ok",
+        "database": "ok",
+        "redis": "ok",
+        "events": "ok",
+        "outbox": "ok",
+        "oldest_event_seconds": 0.0,
+        "oldest_due_outbox_seconds": 0.0,
+    }
+
+
+def test_it_reports_a_queue_that_is_not_draining(client):
+    post(client, sample_with_unique_ids())  # stored, and no worker runs
+    assert client.get("/healthz").status_code == 200  # just arrived: fine
+    clock.advance(121)
+    response = client.get("/healthz")
+    assert response.status_code == 503
+    body = response.get_json()
+    assert body["events"] == "error: not draining" and body["oldest_event_seconds"] >= 121
+    assert body["outbox"] == "ok"
+
+
+def test_it_reports_outbox_rows_that_are_due_but_not_sent(client, settings):
+    from models import Group
+    from services.outbox import add_push
+
+    group = Group.create(line_group_id="C" + "1" * 32, joined_at=naive(clock.now()))
+    add_push(group, [{"type": "text", "text": "こんにちは"}], "summary", clock.now())
+    clock.advance(601)
+    body = client.get("/healthz").get_json()
+    assert body["outbox"] == "error: not draining" and body["events"] == "ok"
 
 
 def test_it_reports_a_broken_redis(settings):
