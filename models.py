@@ -32,6 +32,7 @@ from peewee import (
 from playhouse.db_url import connect
 
 from domain.kinds import AnswerKind, OutboxState, RecipientKind, RoundKind, RoundStatus
+from domain.names import clean_name
 
 db = DatabaseProxy()
 
@@ -132,7 +133,8 @@ class Member(BaseModel):
 
     @property
     def name(self) -> str:
-        return self.nickname or self.person.display_name or "メンバー"
+        """The name to show ("" when there is none: messages say 「メンバー」)."""
+        return clean_name(self.nickname or self.person.display_name)
 
 
 class Round(BaseModel):

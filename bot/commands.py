@@ -24,7 +24,7 @@ from messages import group as group_messages
 from messages.flex import format_local, utf16_len
 from models import utc
 from services import groups, membership, rounds
-from services.usage import month_usage
+from services.usage import group_month_usage
 
 NAME_LIMIT = 20
 
@@ -83,13 +83,30 @@ def cmd_quit(ctx: EventContext, command: Command) -> None:
     if ctx.member is None or not ctx.member.active:
         ctx.reply(say.not_joined())
         return
+    was_last_leader = ctx.is_leader and len(membership.leaders(ctx.group)) == 1
+    name = ctx.member.name
     membership.leave(ctx.group, [ctx.person.id], ctx.now)
-    ctx.reply(say.quit_done(ctx.member.name))
+    membership.forget_if_unused(ctx.person)
+    ctx.reply(say.quit_done(name) + (say.leaderless() if was_last_leader else []))
+
+
+# /リーダー 交代 お名前, /リーダー 辞める: the first word after /リーダー.
+_HAND_OVER = frozenset({"交代", "こうたい", "交替", "handover"})
+_STEP_DOWN = frozenset({"辞める", "やめる", "辞任", "降りる", "おりる", "stepdown", "resign"})
 
 
 def cmd_leader(ctx: EventContext, command: Command) -> None:
+    """/リーダー: claim a leaderless group.  With a word after it (a leader's
+    own; the table checks the role): 交代 お名前 hands over, 辞める steps
+    down, お名前 appoints another leader."""
     if command.arg:
-        appoint_leader(ctx, command)
+        word, _, rest = command.arg.partition(" ")
+        if word in _HAND_OVER:
+            appoint_leader(ctx, rest.strip(), hand_over=True)
+        elif word in _STEP_DOWN:
+            step_down(ctx)
+        else:
+            appoint_leader(ctx, command.arg)
         return
     leaders = membership.leader_names(ctx.group)
     if ctx.is_leader:
@@ -97,21 +114,41 @@ def cmd_leader(ctx: EventContext, command: Command) -> None:
     elif leaders:
         ctx.reply(say.leaders_are(leaders))
     else:
+        # The claim is answered in the group, so everyone sees who took it
+        # and can say so if that is not what they agreed.
         member, _ = register_sender(ctx)
         membership.make_leader(member)
         ctx.reply(say.became_leader(member.name))
 
 
-def appoint_leader(ctx: EventContext, command: Command) -> None:
-    """/リーダー お名前: a leader appoints another registered member."""
-    wanted = command.arg.removesuffix("さん").strip().lstrip("@")
+def step_down(ctx: EventContext) -> None:
+    membership.stop_leading(ctx.member)
+    left = membership.leader_names(ctx.group)
+    ctx.reply(say.stepped_down(ctx.member.name, left) + ([] if left else say.leaderless()))
+
+
+def appoint_leader(ctx: EventContext, wanted_text: str, hand_over: bool = False) -> None:
+    """/リーダー お名前: a leader appoints another registered member (and with
+    交代, steps down in the same breath)."""
+    wanted = wanted_text.removesuffix("さん").strip().lstrip("@")
+    if not wanted:
+        ctx.reply(say.leader_usage())
+        return
     candidates = [
-        m for m in membership.active_members(ctx.group) if wanted in (m.nickname, m.person.display_name)
+        m
+        for m in membership.active_members(ctx.group)
+        if wanted in (m.nickname, m.person.display_name, m.name)
     ]
     if not candidates:
         ctx.reply(say.member_not_found(wanted))
     elif len(candidates) > 1:
         ctx.reply(say.member_ambiguous(wanted))
+    elif candidates[0].id == ctx.member.id:
+        ctx.reply(say.already_leader())
+    elif hand_over:
+        membership.make_leader(candidates[0])
+        membership.stop_leading(ctx.member)
+        ctx.reply(say.handed_over(ctx.member.name, candidates[0].name))
     elif candidates[0].is_leader:
         ctx.reply(say.is_already_leader(candidates[0].name))
     else:
@@ -143,7 +180,10 @@ def cmd_status(ctx: EventContext, command: Command) -> None:
             )
         )
     lines.append(say.status_members(membership.count_active(group)))
-    lines.append(say.status_usage(month_usage(ctx.now, ctx.settings.tz)))
+    if ctx.is_leader:
+        # What this group's pushes cost this month: for its leaders only, and
+        # only its own share (other groups' use is theirs).
+        lines.append(say.status_usage(group_month_usage(group, ctx.now, ctx.settings.tz)))
     ctx.reply(say.status(lines), Purpose.STATUS)
 
 

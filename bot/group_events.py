@@ -9,6 +9,7 @@ from bot.context import EventContext
 from bot.postbacks import GROUP_POSTBACKS, run_postback
 from domain.commands import is_ok_answer, parse_command
 from domain.kinds import Purpose
+from messages import commands as say
 from messages import group as group_messages
 from services import groups, membership
 
@@ -42,7 +43,12 @@ def on_member_left(ctx: EventContext) -> None:
         for m in (members if isinstance(members, list) else [])
         if isinstance(m, dict) and isinstance(m.get("userId"), str)
     ]
-    membership.leave_by_line_ids(ctx.group, user_ids, ctx.now)
+    had_leaders = bool(membership.leaders(ctx.group))
+    for person in membership.leave_by_line_ids(ctx.group, user_ids, ctx.now):
+        membership.forget_if_unused(person)
+    if had_leaders and not membership.leaders(ctx.group):
+        # No reply token on memberLeft: this one is worth a push.
+        ctx.push(say.leaderless(), Purpose.COMMAND)
 
 
 def on_message(ctx: EventContext) -> None:

@@ -21,7 +21,7 @@ from collections import defaultdict
 from concurrent.futures import Executor
 from datetime import datetime, timedelta
 
-from domain.kinds import OutboxKind, OutboxState, Purpose, RecipientKind
+from domain.kinds import FINAL_OUTBOX_STATES, OutboxKind, OutboxState, Purpose, RecipientKind
 from jobs.queue import Job, QueueName, enqueue_jobs, live_jobs, new_job_id
 from models import Group, Outbox, db, naive, utc
 from services.outbox import add_push, recipient_of
@@ -76,8 +76,17 @@ def claim(outbox_ids: list[int], now: datetime) -> list[Outbox]:
     return list(Outbox.select().where(Outbox.id.in_(taken)).order_by(Outbox.id)) if taken else []
 
 
+# What a sent (or abandoned) message keeps: its purpose, cost and times for
+# the statistics — not its text (names of the unanswered, help alerts) or
+# its reply token.
+FORGET_BODY = {"messages": "[]", "reply_token": None}
+
+
 def _finish(row: Outbox, **fields) -> bool:
-    """Record the outcome, unless another worker has taken the row since."""
+    """Record the outcome, unless another worker has taken the row since.
+    A final outcome forgets the message body and reply token."""
+    if fields.get("state") in FINAL_OUTBOX_STATES:
+        fields = {**FORGET_BODY, **fields}
     return (
         Outbox.update(**fields)
         .where(

@@ -18,7 +18,7 @@ from __future__ import annotations
 
 import logging
 from collections import defaultdict
-from datetime import datetime, timedelta
+from datetime import datetime
 
 from peewee import JOIN
 
@@ -30,7 +30,8 @@ from jobs.delivery import enqueue_outbox
 from jobs.dispatch import dispatch_events
 from jobs.jma_poll import claim_poll
 from jobs.queue import Job, QueueName, enqueue
-from models import Group, Round, WebhookEvent, db, naive
+from models import Group, Round, db, naive
+from services.retention import prune
 from services.rounds import close_rounds, open_routine_rounds, recent_emergencies
 
 log = logging.getLogger(__name__)
@@ -51,26 +52,8 @@ def sweep(now: datetime) -> dict:
     }
     counts["outbox"] = enqueue_outbox(now, conn)
     counts["jma"] = enqueue_jma_poll(now, settings, conn)
-    counts["pruned"] = prune_events(now)
+    counts["pruned"] = sum(prune(now).values())
     return counts
-
-
-# Long enough to drop any redelivery of an event (LINE stops redelivering
-# well within a day); after that the row has no use.
-EVENT_RETENTION = timedelta(days=7)
-
-
-def prune_events(now: datetime) -> int:
-    """Forget processed webhook events older than EVENT_RETENTION (their
-    bodies were already cleared when they were processed)."""
-    return (
-        WebhookEvent.delete()
-        .where(
-            WebhookEvent.processed_at.is_null(False)
-            & (WebhookEvent.processed_at < naive(now - EVENT_RETENTION))
-        )
-        .execute()
-    )
 
 
 def enqueue_jma_poll(now: datetime, settings, conn) -> int:

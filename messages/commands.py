@@ -3,7 +3,8 @@ replies of each command, refusals.  Members and leaders read these."""
 
 from __future__ import annotations
 
-from messages.flex import names, text
+from domain.names import clean_name
+from messages.flex import names, shown, text
 from messages.i18n import N_, _
 
 # name -> (how it is typed, one line for /ヘルプ).  N_: translated when shown.
@@ -64,7 +65,7 @@ def name_invalid(limit: int) -> list[dict]:
 
 
 def name_set(name: str) -> list[dict]:
-    return [text(_("これから「{name}さん」とお呼びします。").format(name=name))]
+    return [text(_("これから「{name}さん」とお呼びします。").format(name=shown(name)))]
 
 
 # -- /退会 -------------------------------------------------------------------
@@ -75,9 +76,10 @@ def not_joined() -> list[dict]:
 def quit_done(name: str) -> list[dict]:
     return [
         text(
-            _("{name}さんの参加をやめました。また参加するときは「参加する」を押してください。").format(
-                name=name
-            )
+            _(
+                "{name}さんの参加をやめました。つながりが覚えていたお名前も消しました。"
+                "また参加するときは「参加する」を押してください。"
+            ).format(name=shown(name))
         )
     ]
 
@@ -102,33 +104,83 @@ def became_leader(name: str) -> list[dict]:
         text(
             _(
                 "{name}さんがリーダーになりました。\n"
+                "ほかの方がよいときは、{name}さんから「/リーダー 交代 お名前」で交代できます。\n"
                 "確認の時間を決めてください。例：/設定 毎日 9:00\n"
                 "使い方は「/ヘルプ」で見られます。"
-            ).format(name=name)
+            ).format(name=shown(name))
+        )
+    ]
+
+
+def leader_usage() -> list[dict]:
+    return [
+        text(
+            _(
+                "リーダーの方は、次のように送れます。\n"
+                "/リーダー お名前（リーダーを増やす）\n"
+                "/リーダー 交代 お名前（リーダーを交代する）\n"
+                "/リーダー 辞める（リーダーをやめる）"
+            )
+        )
+    ]
+
+
+def stepped_down(name: str, leaders_left: list[str]) -> list[dict]:
+    body = _("{name}さんはリーダーをやめました。").format(name=shown(name))
+    if leaders_left:
+        body += _("リーダーは{names}です。").format(names=names(leaders_left))
+    return [text(body)]
+
+
+def handed_over(old: str, new: str) -> list[dict]:
+    return [
+        text(
+            _("リーダーを{old}さんから{new}さんに交代しました。{new}さん、よろしくお願いします。").format(
+                old=shown(old), new=shown(new)
+            )
+        )
+    ]
+
+
+def leaderless() -> list[dict]:
+    """The group's last leader left: ask the group, kindly, who will take it."""
+    return [
+        text(
+            _(
+                "このグループのリーダーがいなくなりました。"
+                "まとめ役をお願いできる方は「/リーダー」と送ってください。"
+                "それまでも、決まった時間の確認は続きます。"
+            )
         )
     ]
 
 
 def member_not_found(wanted: str) -> list[dict]:
-    return [text(_("「{wanted}」さんが見つかりません。参加済みの方だけ指名できます。").format(wanted=wanted))]
+    return [
+        text(
+            _("「{wanted}」さんが見つかりません。参加済みの方だけ指名できます。").format(
+                wanted=clean_name(wanted)
+            )
+        )
+    ]
 
 
 def member_ambiguous(wanted: str) -> list[dict]:
     return [
         text(
             _("「{wanted}」さんが複数います。/名前 で呼び名を変えてから指名してください。").format(
-                wanted=wanted
+                wanted=clean_name(wanted)
             )
         )
     ]
 
 
 def is_already_leader(name: str) -> list[dict]:
-    return [text(_("{name}さんはすでにリーダーです。").format(name=name))]
+    return [text(_("{name}さんはすでにリーダーです。").format(name=shown(name)))]
 
 
 def appointed(name: str) -> list[dict]:
-    return [text(_("{name}さんをリーダーにしました。").format(name=name))]
+    return [text(_("{name}さんをリーダーにしました。").format(name=shown(name)))]
 
 
 # -- /状況 -------------------------------------------------------------------
@@ -160,7 +212,10 @@ def status_members(count: int) -> str:
 
 
 def status_usage(used: int) -> str:
-    return _("今月のメッセージ数（このボット全体）：{used}通（無料プランは月200通まで）").format(used=used)
+    """For leaders only: what this group's pushes cost this month."""
+    return _("このグループへの今月のメッセージ数：{used}通（リーダーの方だけに表示しています）").format(
+        used=used
+    )
 
 
 # -- /設定 /停止 /再開 ---------------------------------------------------------

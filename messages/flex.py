@@ -12,6 +12,7 @@ from __future__ import annotations
 from datetime import datetime
 
 from domain import postback as codec
+from domain.names import clean_name
 from messages.i18n import _
 
 GREEN = "#06C755"  # LINE green: the colour members already associate with "go"
@@ -95,6 +96,12 @@ def format_local(moment: datetime) -> str:
     )
 
 
+def shown(name: str | None) -> str:
+    """A person's name as a message shows it: cleaned (domain.names), or
+    「メンバー」 when there is none."""
+    return clean_name(name) or _("メンバー")
+
+
 def names(people: list[str]) -> str:
     """「佐藤花子さん、鈴木一郎さん」"""
-    return _("、").join(_("{name}さん").format(name=name) for name in people)
+    return _("、").join(_("{name}さん").format(name=shown(name)) for name in people)

@@ -10,7 +10,7 @@ from __future__ import annotations
 from domain import postback as codec
 from domain.kinds import AnswerKind, RoundKind
 from domain.rounds import Tally
-from messages.flex import RED, bubble, button, names, postback, text, utf16_len
+from messages.flex import RED, bubble, button, names, postback, shown, text, utf16_len
 from messages.flex import TEXT_LIMIT as _TEXT_LIMIT
 from messages.i18n import _
 
@@ -33,7 +33,11 @@ def greeting() -> list[dict]:
             [
                 _("決まった時間に「無事ですか？」とお聞きします。"),
                 _("OKのボタンを押すだけで、グループのみなさんと無事を確かめ合えます。"),
-                _("お名前や住所などの個人情報は必要ありません。"),
+                _("住所や電話番号などは必要ありません。"),
+                _(
+                    "参加すると、LINEの表示名と、OKを押したかどうかだけを記録します。"
+                    "「/退会」と送ると、いつでもやめられて、お名前も消えます。"
+                ),
                 _("参加する方は、下のボタンを押してください。"),
             ],
             [button(join_action())],
@@ -60,7 +64,7 @@ def welcome() -> list[dict]:
 
 def registered(name: str, named: bool) -> list[dict]:
     body = _("{name}さん、参加ありがとうございます。\n確認のお知らせが来たら、OKを押してください。").format(
-        name=name
+        name=shown(name)
     )
     if not named:
         body += "\n" + _("お名前が取得できませんでした。「/名前 山田花子」のように送ると登録できます。")
@@ -68,7 +72,7 @@ def registered(name: str, named: bool) -> list[dict]:
 
 
 def already_registered(name: str) -> list[dict]:
-    return [text(_("{name}さんは参加済みです。ありがとうございます。").format(name=name))]
+    return [text(_("{name}さんは参加済みです。ありがとうございます。").format(name=shown(name)))]
 
 
 def please_join() -> list[dict]:
@@ -111,7 +115,7 @@ def prompt(round_id: int, kind: str = RoundKind.ROUTINE, headline: str | None = 
 
 
 def answer_thanks(name: str) -> list[dict]:
-    return [text(_("{name}さん、ありがとうございます。確認しました。").format(name=name))]
+    return [text(_("{name}さん、ありがとうございます。確認しました。").format(name=shown(name)))]
 
 
 def help_on_the_way(name: str, kind: str) -> list[dict]:
@@ -125,7 +129,7 @@ def help_on_the_way(name: str, kind: str) -> list[dict]:
                     "{name}さん、押してくださってありがとうございます。"
                     "本番では、このボタンでリーダーの方にすぐお伝えします。"
                     "本当に困ったときも、遠慮なく押してください。"
-                ).format(name=name)
+                ).format(name=shown(name))
             )
         ]
     return [
@@ -134,7 +138,7 @@ def help_on_the_way(name: str, kind: str) -> list[dict]:
                 "{name}さん、知らせてくださってありがとうございます。"
                 "リーダーの方にお伝えしました。連絡があるまで、できるだけ安全な場所にいてください。"
                 "けがや急病など急ぐときは、119番（救急）に電話してください。"
-            ).format(name=name)
+            ).format(name=shown(name))
         )
     ]
 
@@ -145,7 +149,7 @@ def help_alert(name: str, leader_names: list[str], kind: str) -> list[dict]:
         text(
             drill_label(kind)
             + _("{to}へ：{name}さんが「助けが必要」を押しました。お声がけか、ご連絡をお願いします。").format(
-                to=to, name=name
+                to=to, name=shown(name)
             )
         )
     ]

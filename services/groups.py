@@ -44,9 +44,12 @@ def bot_left(group: Group, now: datetime) -> None:
     """The bot was removed: nothing more may reach the group; open rounds
     close without a summary."""
     Group.update(active=False, left_at=naive(now)).where(Group.id == group.id).execute()
-    Outbox.update(state=OutboxState.CANCELLED, last_error="the bot was removed from the group").where(
-        (Outbox.group == group) & (Outbox.state == OutboxState.PENDING)
-    ).execute()
+    Outbox.update(
+        state=OutboxState.CANCELLED,
+        last_error="the bot was removed from the group",
+        messages="[]",
+        reply_token=None,
+    ).where((Outbox.group == group) & (Outbox.state == OutboxState.PENDING)).execute()
     close_rounds(open_round_ids(group), now, send_summary=False)
 
 

@@ -2,10 +2,12 @@
 
 from __future__ import annotations
 
+import uuid
 from datetime import datetime
 
 from peewee import IntegrityError
 
+from domain.names import clean_name
 from models import Group, Member, Person, db, naive
 
 
@@ -26,6 +28,9 @@ def ensure_person(
     LINE gave us replaces the stored one (people rename themselves);
     ``from_line`` says it was read from LINE just now, which keeps the next
     reads away for a day."""
+    # What LINE gives may hold anything (a NUL, an RLO, 500 characters): it is
+    # stored as it will be shown, so the person can always register.
+    display_name = clean_name(display_name, limit=100)
     fetched = {"name_fetched_at": naive(now)} if from_line and display_name else {}
     person = find_person(line_user_id)
     if person is None:
@@ -86,9 +91,12 @@ def leave(group: Group, person_ids: list[int], now: datetime) -> int:
     )
 
 
-def leave_by_line_ids(group: Group, line_user_ids: list[str], now: datetime) -> int:
-    people = [p.id for p in Person.select(Person.id).where(Person.line_user_id.in_(line_user_ids))]
-    return leave(group, people, now)
+def leave_by_line_ids(group: Group, line_user_ids: list[str], now: datetime) -> list[Person]:
+    """The people among ``line_user_ids`` stop being registered in ``group``;
+    returns those people."""
+    people = list(Person.select().where(Person.line_user_id.in_(line_user_ids))) if line_user_ids else []
+    leave(group, [p.id for p in people], now)
+    return people
 
 
 def leaders(group: Group) -> list[Member]:
@@ -121,3 +129,34 @@ def set_friend(person: Person, friend: bool, now: datetime) -> None:
     """Record a follow (friend) or an unfollow (blocked)."""
     Person.update(friend=friend, friend_changed_at=naive(now)).where(Person.id == person.id).execute()
     person.friend = friend
+
+
+def stop_leading(member: Member) -> None:
+    Member.update(is_leader=False).where(Member.id == member.id).execute()
+    member.is_leader = False
+
+
+def forget_if_unused(person: Person) -> bool:
+    """After someone leaves a group: if nothing else needs to know who they
+    are (no group they are still in), keep no trace of them — the LINE user
+    id and name are replaced, while their past answers stay, anonymous, in
+    the counts.  Returns whether they were forgotten.  (The one-to-one
+    見守り adds its own rows to "what needs them".)"""
+    still_in = Member.select().where((Member.person == person) & Member.active).exists()
+    if still_in or _needed_elsewhere(person):
+        return False
+    Member.update(nickname=None).where(Member.person == person).execute()
+    Person.update(
+        line_user_id=f"forgotten-{uuid.uuid4().hex}",
+        display_name="",
+        friend=False,
+        friend_changed_at=None,
+        away_until=None,
+        name_fetched_at=None,
+    ).where(Person.id == person.id).execute()
+    return True
+
+
+def _needed_elsewhere(person: Person) -> bool:
+    """Rows other than group memberships that keep a person (none yet)."""
+    return False

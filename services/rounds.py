@@ -18,6 +18,7 @@ from enum import StrEnum
 from peewee import IntegrityError, fn
 
 from domain.kinds import AnswerKind, Purpose, RoundKind, RoundStatus
+from domain.names import clean_name
 from domain.rounds import MemberView, Tally, tally
 from messages import group as group_messages
 from models import Answer, Group, Member, Outbox, Person, Round, db, naive, utc
@@ -157,7 +158,7 @@ def member_views(group_ids: list[int]) -> dict[int, list[MemberView]]:
     )
     for member_id, group_id, nickname, registered_at, display_name in rows:
         views[group_id].append(
-            MemberView(member_id, nickname or display_name or "メンバー", utc(registered_at))
+            MemberView(member_id, clean_name(nickname or display_name), utc(registered_at))
         )
     return views
 

@@ -24,6 +24,19 @@ def month_usage(now: datetime, tz: ZoneInfo) -> int:
     )
 
 
+def group_month_usage(group, now: datetime, tz: ZoneInfo) -> int:
+    """What the pushes to ``group`` cost this month (replies are free)."""
+    start = month_start(now.astimezone(tz))
+    return int(
+        Outbox.select(fn.COALESCE(fn.SUM(Outbox.cost), 0))
+        .where(
+            (Outbox.group == group) & (Outbox.state == OutboxState.SENT) & (Outbox.sent_at >= naive(start))
+        )
+        .scalar()
+        or 0
+    )
+
+
 def monthly_limit(client, settings) -> tuple[int, str]:
     """The month's message limit and where it came from: LINE's quota when
     LINE sets one (``client.message_quota()``), else NOTICE_MONTHLY_BUDGET."""

@@ -155,7 +155,9 @@ def test_it_reports_status_with_counts_and_usage(world):
     assert "確認の予定：毎日 9:00" in status
     assert "いまの確認：OK 1人・まだ 2人" in status
     assert "参加している方：3人" in status
-    assert "今月のメッセージ数（このボット全体）：3通" in status
+    assert "メッセージ数" not in status  # usage is for leaders
+    world.say(group_id, HANAKO, "/状況")
+    assert "このグループへの今月のメッセージ数：3通" in world.last_text(group_id)
 
 
 def test_it_posts_a_notice_by_reply(world):
