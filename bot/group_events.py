@@ -16,8 +16,7 @@ from services import groups, membership
 
 def _load_sender(ctx: EventContext) -> None:
     if ctx.user_id:
-        ctx.person = membership.find_person(ctx.user_id)
-        ctx.member = membership.find_member(ctx.group, ctx.person)
+        ctx.person, ctx.member = membership.find_sender(ctx.group, ctx.user_id)
 
 
 def on_join(ctx: EventContext) -> None:

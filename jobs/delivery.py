@@ -136,12 +136,14 @@ def _send(row: Outbox, client):
 
 
 def _send_all(rows: list[Outbox], client, pool: Executor | None) -> list:
-    """Send ``rows``: one chat's messages one after another, in the order
-    they were written (a round's summary before the next round's prompt),
-    different chats at once.  Returns the results in the order of ``rows``."""
-    by_chat: dict[str | None, list[int]] = defaultdict(list)
+    """Send ``rows`` at once, except that pushes to one chat go one after
+    another, in the order they were written (a round's summary before the
+    next round's prompt).  Replies answer separate events — never two of one
+    sender in a batch (jobs/dispatch.py) — so they need no order among
+    themselves.  Returns the results in the order of ``rows``."""
+    by_chat: dict[object, list[int]] = defaultdict(list)
     for index, row in enumerate(rows):
-        by_chat[row.to or row.reply_token].append(index)
+        by_chat[row.to if row.kind == OutboxKind.PUSH else ("reply", row.id)].append(index)
     results: list = [None] * len(rows)
 
     def send_in_order(indexes: list[int]) -> None:

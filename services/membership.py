@@ -21,6 +21,20 @@ def find_member(group: Group, person: Person | None) -> Member | None:
     return Member.get_or_none((Member.group == group) & (Member.person == person))
 
 
+def find_sender(group: Group, line_user_id: str) -> tuple[Person | None, Member | None]:
+    """The person and their membership of ``group`` (either may be None),
+    in one query when they are a member."""
+    member = (
+        Member.select(Member, Person)
+        .join(Person)
+        .where((Member.group == group) & (Person.line_user_id == line_user_id))
+        .first()
+    )
+    if member is not None:
+        return member.person, member
+    return find_person(line_user_id), None
+
+
 def ensure_person(
     line_user_id: str, display_name: str | None, now: datetime, from_line: bool = False
 ) -> Person:

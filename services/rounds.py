@@ -15,13 +15,13 @@ from collections.abc import Callable
 from datetime import datetime, timedelta
 from enum import StrEnum
 
-from peewee import IntegrityError, fn
+from peewee import fn
 
 from domain.kinds import AnswerKind, Purpose, RoundKind, RoundStatus
 from domain.names import clean_name
 from domain.rounds import MemberView, Tally, tally
 from messages import group as group_messages
-from models import Answer, Group, Member, Outbox, Person, Round, db, naive, utc
+from models import Answer, Group, Member, Outbox, Person, Round, naive, utc
 from services.outbox import Recipient, add_push, push_row
 
 # (prompt messages, the new round) -> None: how a prompt is queued when it
@@ -130,12 +130,15 @@ def record_answer(round_: Round, member: Member | None, kind: AnswerKind, now: d
         return AnswerOutcome.NOT_REGISTERED
     if round_.status != RoundStatus.OPEN:
         return AnswerOutcome.ROUND_CLOSED
-    try:
-        with db.atomic():
-            Answer.create(round=round_, member=member, kind=kind, answered_at=naive(now))
+    # One statement, no savepoint: a second answer is simply not inserted.
+    inserted = (
+        Answer.insert(round=round_, member=member, kind=kind, answered_at=naive(now))
+        .on_conflict_ignore()
+        .returning(Answer.id)
+        .execute()
+    )
+    if list(inserted):
         return AnswerOutcome.RECORDED
-    except IntegrityError:
-        pass
     if kind == AnswerKind.HELP:
         changed = (
             Answer.update(kind=AnswerKind.HELP)
