@@ -133,3 +133,39 @@ def bot_schema(window: tuple[int, int] | None = None) -> dict:
 def event_schema(defs: dict, name: str) -> dict:
     """A schema for the definition ``name`` that carries its definitions."""
     return {"definitions": defs, **_ref(name)}
+
+
+def flat_schema(defs: dict, name: str) -> dict:
+    """The definition ``name`` with every $ref written in and every allOf
+    merged into one object schema: the same constraints, in the shape
+    hypothesis-jsonschema generates from quickly (it would otherwise merge
+    the allOf parts again at every draw).  LINE's schema has no recursion."""
+
+    def merge(parts: list[dict]) -> dict:
+        merged: dict = {}
+        for part in parts:
+            for key, value in part.items():
+                if key == "properties":
+                    props = merged.setdefault("properties", {})
+                    for prop, schema in value.items():
+                        props[prop] = merge([props[prop], schema]) if prop in props else schema
+                elif key == "required":
+                    merged["required"] = sorted(set(merged.get("required", [])) | set(value))
+                else:
+                    merged[key] = value  # the parts agree (type: object) or add (enum, pattern)
+        return merged
+
+    def inline(node):
+        if isinstance(node, list):
+            return [inline(item) for item in node]
+        if not isinstance(node, dict):
+            return node
+        if "$ref" in node:
+            return inline(defs[node["$ref"].rsplit("/", 1)[1]])
+        node = {key: inline(value) for key, value in node.items()}
+        if "allOf" in node:
+            parts = node.pop("allOf")
+            node = merge([*parts, node])
+        return node
+
+    return inline(defs[name])

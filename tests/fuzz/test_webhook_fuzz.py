@@ -30,7 +30,7 @@ from tests.fuzz.bodies import (
 from tests.test_webhook import post
 
 START_MS = now_ms()
-MORE = settings(max_examples=5 * settings().max_examples)
+MORE = settings(max_examples=4 * settings().max_examples)
 
 
 @MORE
