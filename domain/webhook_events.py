@@ -11,7 +11,7 @@ when the schema requires it, and a few constraints are tightened where LINE
 documents them or where the bot reads the field:
 
 - user, group and room ids are ``U``, ``C``, ``R`` + 32 lowercase hex digits;
-- ``message.text`` is at most 5,000 characters, ``postback.data`` 300;
+- ``message.text`` is at most 10,000 characters, ``postback.data`` 300;
 - ``webhookEventId`` and ``replyToken`` are printable ASCII without spaces
   (64 and 256 characters at most: the sizes of the columns that keep them);
 - ``timestamp`` is an integer no older than MAX_EVENT_AGE and no further
@@ -324,7 +324,10 @@ ROOM_ID = string(pattern=r"R[0-9a-f]{32}")
 WEBHOOK_EVENT_ID = string(max_length=64, pattern=PRINTABLE)
 REPLY_TOKEN = string(max_length=256, pattern=PRINTABLE)
 EVENT_TYPE = re.compile(r"[A-Za-z][A-Za-z0-9_]{0,31}")
-TEXT_MAX = 5000
+# What a member can type in one LINE message (the app's limit; the 5,000 of
+# the Messaging API is what a bot may send).  An overlong /お知らせ must still
+# reach its handler, which answers it kindly.
+TEXT_MAX = 10_000
 POSTBACK_DATA_MAX = 300
 STICKER_RESOURCE_TYPES = (
     *("STATIC", "ANIMATION", "SOUND", "ANIMATION_SOUND", "POPUP", "POPUP_SOUND"),

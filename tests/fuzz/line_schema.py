@@ -120,7 +120,7 @@ def bot_schema(window: tuple[int, int] | None = None) -> dict:
         _patch(defs, name, "userId", user_id)
     _patch(defs, "GroupSource", "groupId", {"pattern": "^C[0-9a-f]{32}\\Z"})
     _patch(defs, "RoomSource", "roomId", {"pattern": "^R[0-9a-f]{32}\\Z"})
-    _patch(defs, "TextMessageContent", "text", {"maxLength": 5000})
+    _patch(defs, "TextMessageContent", "text", {"maxLength": 10_000})
     _patch(defs, "PostbackContent", "data", {"maxLength": 300})
     for name in ("MessageEvent", "PostbackEvent", "JoinEvent", "MemberJoinedEvent", "FollowEvent"):
         _patch(defs, name, "replyToken", {"pattern": PRINTABLE, "maxLength": 256})
