@@ -11,7 +11,8 @@ when the schema requires it, and a few constraints are tightened where LINE
 documents them or where the bot reads the field:
 
 - user, group and room ids are ``U``, ``C``, ``R`` + 32 lowercase hex digits;
-- ``message.text`` is at most 10,000 characters, ``postback.data`` 300;
+- ``message.text`` is at most 10,000 characters (what the LINE app lets a
+  member type), ``postback.data`` 300 (LINE's limit on the data a bot sets);
 - ``webhookEventId`` and ``replyToken`` are printable ASCII without spaces
   (64 and 256 characters at most: the sizes of the columns that keep them);
 - ``timestamp`` is an integer no older than MAX_EVENT_AGE and no further
