@@ -50,7 +50,7 @@ def body_for(i: int) -> tuple[bytes, str]:
     event = {
         "type": "message",
         "mode": "active",
-        "timestamp": 1764300000000 + i,
+        "timestamp": int(time.time() * 1000),  # the webhook refuses stale events
         "source": {"type": "group", "groupId": "C" + "0" * 32, "userId": "U" + f"{i:032x}"},
         "webhookEventId": "01BENCH" + uuid.uuid4().hex[:19].upper(),
         "deliveryContext": {"isRedelivery": False},
