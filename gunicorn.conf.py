@@ -1,0 +1,33 @@
+"""gunicorn settings for the web process (Procfile: web).
+
+docs/deploy.md says why each value is what it is, with measurements.
+GUNICORN_CMD_ARGS overrides any of them (e.g. "--threads 4"); options on
+the command line override both.
+"""
+
+import os
+
+# gthread whose main loop reads each request (webserver.py): a thread takes
+# a request only once it is all in, so slow clients hold no thread; they are
+# cut off after HEADER_TIMEOUT and BODY_TIMEOUT (10 s each).
+worker_class = "webserver.BufferingWorker"
+workers = int(os.environ.get("WEB_CONCURRENCY", "2"))
+# Each thread keeps its own database connection (app.py): a web process
+# opens at most workers x threads of them (16 by default).
+threads = 8
+
+# The worker's main loop reports to the master every second whatever its
+# threads do; a worker silent for this long is stuck and is replaced.
+timeout = 30
+graceful_timeout = 30
+# Idle kept-alive connections wait in the poller (no thread) this long.
+keepalive = 5
+
+# Headers: gunicorn's own limits (a request line of 4094 bytes, 100 fields
+# of 8190 bytes) bound their size; the deadlines bound their time.
+limit_request_line = 4094
+limit_request_fields = 100
+limit_request_field_size = 8190
+
+# The control socket is an admin channel this deployment does not use.
+control_socket_disable = True
