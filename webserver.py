@@ -12,24 +12,24 @@ This worker keeps gthread (threads, each with its own database connection, as
 app.py expects) and changes who waits for the client:
 
 - The worker's main loop reads each request with non-blocking reads until
-  its head and body are in (a Content-Length or chunked body of at most
-  MAX_BODY; a larger one is refused with 413).  It answers
-  ``Expect: 100-continue`` itself.  Only then does a thread take the request,
-  so threads never wait for a client: a slow client costs a poller entry and
-  a buffer.  Pipelined requests go back to the loop the same way.
-- The request line and headers must be in HEADER_TIMEOUT seconds after the
-  connection was accepted (or, on a kept-alive connection, after the next
-  request began to arrive), and the body BODY_TIMEOUT seconds after the
-  headers.  Otherwise the client gets 408 and the connection is closed.
-  These are totals, not per-read timeouts: a client trickling a byte a
-  second is cut off as surely as a silent one.
-- A thread that does read from the client after all (a head longer than
-  HEADER_BUFFER_LIMIT, which gunicorn's parser limits) is held to the same
-  deadlines.
+  its head and body are in: a head of at most MAX_HEAD bytes (else 431) and
+  a Content-Length or chunked body of at most MAX_BODY (else 413).  It
+  answers ``Expect: 100-continue`` itself.  Only then does a thread take the
+  request, so threads never wait for a client: a slow client costs a poller
+  entry and a buffer.  Pipelined requests go back to the loop the same way.
+- The head must be in HEADER_TIMEOUT seconds after the connection was
+  accepted (or, on a kept-alive connection, after the next request began to
+  arrive), and the body BODY_TIMEOUT seconds after the head.  Otherwise the
+  client gets 408 and the connection is closed.  These are totals, not
+  per-read timeouts: a client trickling a byte a second is cut off as surely
+  as a silent one.
 - A closing connection drains what the client still sends for at most
   LINGER_SECONDS, in the poller: gunicorn's own graceful close does it in
   the main loop, stalling the worker 2 s for each client that does not close
   its end.
+
+What a thread reads comes from the loop's buffer.  Should it read from the
+client after all (a case this module overlooked), the same deadlines hold.
 
 In production a reverse proxy in front buffers requests too (docs/deploy.md).
 This subclasses gunicorn internals (``ThreadWorker.accept``, ``enqueue_req``,
@@ -57,15 +57,21 @@ LINGER_SECONDS = 2.0
 # The largest body the web process takes; app.py's MAX_CONTENT_LENGTH is the
 # same.  LINE's webhook bodies are a few KiB.
 MAX_BODY = 1024 * 1024
-# A head without its end this long is left to gunicorn's parser, which
-# refuses heads over its limit_request_* settings.
-HEADER_BUFFER_LIMIT = 64 * 1024
+# The longest request head (line and headers) taken, as nginx's default
+# large_client_header_buffers do (4 x 8 KiB); gunicorn's limit_request_*
+# settings also apply.
+MAX_HEAD = 32 * 1024
+MAX_CHUNK_LINE = 1024  # a chunk size and its extensions
 LINGER_MAX_BYTES = 64 * 1024
 READ_SIZE = 64 * 1024
 
 CONTINUE = b"HTTP/1.1 100 Continue\r\n\r\n"
+BAD_REQUEST = b"HTTP/1.1 400 Bad Request\r\nConnection: close\r\nContent-Length: 0\r\n\r\n"
 REQUEST_TIMEOUT = b"HTTP/1.1 408 Request Timeout\r\nConnection: close\r\nContent-Length: 0\r\n\r\n"
 CONTENT_TOO_LARGE = b"HTTP/1.1 413 Content Too Large\r\nConnection: close\r\nContent-Length: 0\r\n\r\n"
+HEAD_TOO_LARGE = (
+    b"HTTP/1.1 431 Request Header Fields Too Large\r\nConnection: close\r\nContent-Length: 0\r\n\r\n"
+)
 
 _CONTENT_LENGTH = re.compile(rb"\r\ncontent-length[ \t]*:[ \t]*(\d{1,18})[ \t]*\r\n", re.IGNORECASE)
 _CHUNKED = re.compile(rb"\r\ntransfer-encoding[ \t]*:", re.IGNORECASE)
@@ -154,6 +160,7 @@ class BufferingConn(TConn):
         self.header_end = -1  # where the body starts, once the head is in
         self.body_end: int | None = None  # where the request ends, if known
         self.chunk_at = 0  # for a chunked body: where the next chunk-size line starts
+        self.refusal = b""  # the answer the loop gives instead of a thread
         self.drained = 0
 
     def close(self, graceful=False):
@@ -199,24 +206,21 @@ class BufferingWorker(ThreadWorker):
         self._read(conn, conn.sock.raw)
 
     def enqueue_req(self, conn):
-        if not conn.whole:
-            # gunicorn found the start of a pipelined request after answering
-            # one: the loop reads the rest of it, as for any other.
-            conn.buffer = bytearray(conn.parser.unreader.take_buffered())
-            conn.sock.setblocking(False)
-            self._start_reading(conn)
-            if self._request_in(conn, len(conn.buffer)):
-                self._hand_over(conn)
+        if conn.whole:
+            conn.whole = False
+            super().enqueue_req(conn)
             return
-        conn.whole = False
-        # Safety net: a request handed over whole never waits on these.
-        conn.sock.deadline = time.monotonic() + HEADER_TIMEOUT
-        conn.sock.reading_body = False
-        super().enqueue_req(conn)
+        # gunicorn found the start of a pipelined request after answering
+        # one: the loop reads the rest of it, as for any other.
+        conn.buffer = bytearray(conn.parser.unreader.take_buffered())
+        conn.sock.setblocking(False)
+        self._start_reading(conn)
+        if self._request_in(conn, len(conn.buffer)):
+            self._hand_over(conn)
 
     def _start_reading(self, conn: BufferingConn):
         conn.timeout = time.monotonic() + HEADER_TIMEOUT
-        conn.header_end, conn.body_end, conn.chunk_at = -1, None, 0
+        conn.header_end, conn.body_end, conn.chunk_at, conn.refusal = -1, None, 0, b""
         conn.sock.continued = False
         self.reading.append(conn)
         self.poller.register(conn.sock.raw, selectors.EVENT_READ, partial(self._read, conn))
@@ -228,80 +232,103 @@ class BufferingWorker(ThreadWorker):
             return
         except OSError:
             data = b""
-        if data:
-            conn.buffer += data
-            if not self._request_in(conn, len(data)):
-                return
-        # A whole request, or the end of the stream (the parser tells a
-        # hang-up from a request cut short).
-        self._hand_over(conn)
+        try:
+            if data:
+                conn.buffer += data
+                if not self._request_in(conn, len(data)):
+                    return
+            # A whole request, or the end of the stream (the parser tells a
+            # hang-up from a request cut short).
+            self._hand_over(conn)
+        except Exception:
+            # A bug here must cost this connection, not the worker's others.
+            self.log.exception("Error reading a request")
+            with contextlib.suppress(KeyError, ValueError):
+                self.poller.unregister(sock)
+            with contextlib.suppress(ValueError):
+                self.reading.remove(conn)
+            self.nr_conns -= 1
+            conn.close()
 
     def _hand_over(self, conn: BufferingConn):
         self.poller.unregister(conn.sock.raw)
         self.reading.remove(conn)
-        if conn.body_end is not None and conn.body_end - conn.header_end > MAX_BODY:
-            self._refuse(conn, CONTENT_TOO_LARGE)
+        if conn.refusal:
+            self._refuse(conn, conn.refusal)
             return
         conn.sock.buffered, conn.buffer = bytes(conn.buffer), bytearray()
+        # Safety net: should the thread read from the client after all, the
+        # loop's deadline still holds.
+        conn.sock.deadline = conn.timeout
+        conn.sock.reading_body = conn.header_end >= 0
         conn.data_ready = conn.whole = True
         self.enqueue_req(conn)
 
     def _request_in(self, conn: BufferingConn, new: int) -> bool:
-        """Whether the buffer holds what a thread needs to answer without
-        waiting for the client: the whole request, or what the parser
-        refuses at once, or a body too large to read at all."""
+        """Whether a thread can take the request without waiting for the
+        client (it is all in, or the parser refuses what is), or the loop
+        refuses it (``conn.refusal``)."""
         buf = conn.buffer
         if conn.header_end < 0:
-            start = max(0, len(buf) - new - 3)
-            end = buf.find(b"\r\n\r\n", start)
+            end = buf.find(b"\r\n\r\n", max(0, len(buf) - new - 3))
             if end < 0:
-                bare_lf = buf.count(b"\n") != buf.count(b"\r\n")  # refused by the parser
-                return bare_lf or len(buf) > HEADER_BUFFER_LIMIT
-            if not self._head_in(conn, end + 4):
+                if len(buf) > MAX_HEAD:
+                    conn.refusal = HEAD_TOO_LARGE
+                    return True
+                return buf.count(b"\n") != buf.count(b"\r\n")  # a bare LF: the parser refuses it
+            if end + 4 > MAX_HEAD:
+                conn.refusal = HEAD_TOO_LARGE
                 return True
-        if conn.body_end is None:
+            self._head_in(conn, end + 4)
+        if conn.body_end is None:  # chunked
             conn.body_end = self._chunked_end(conn)
-            if conn.body_end is None:
-                return len(buf) - conn.header_end > MAX_BODY
-        return len(buf) >= conn.body_end or conn.body_end - conn.header_end > MAX_BODY
+            if conn.body_end == -1:
+                conn.refusal = BAD_REQUEST
+                return True
+        end = len(buf) if conn.body_end is None else conn.body_end
+        if end - conn.header_end > MAX_BODY:
+            conn.refusal = CONTENT_TOO_LARGE
+            return True
+        return conn.body_end is not None and len(buf) >= conn.body_end
 
-    def _head_in(self, conn: BufferingConn, header_end: int) -> bool:
-        """The head just came in: note where the body ends.  False when
-        there is nothing more to wait for."""
+    def _head_in(self, conn: BufferingConn, header_end: int):
+        """The head just came in: note where the body ends, and give the
+        body its own deadline."""
         conn.header_end = header_end
         head = bytes(conn.buffer[:header_end])
         length = _CONTENT_LENGTH.search(head)
         if _CHUNKED.search(head):
             conn.chunk_at = header_end
-        elif length:
-            conn.body_end = header_end + int(length[1])
         else:
-            conn.body_end = header_end
-        if conn.body_end == header_end:
-            return False
-        too_large = conn.body_end is not None and conn.body_end - header_end > MAX_BODY
-        if not too_large and _EXPECT_CONTINUE.search(head):
+            conn.body_end = header_end + (int(length[1]) if length else 0)
+            if conn.body_end == header_end or conn.body_end - header_end > MAX_BODY:
+                return
+        if _EXPECT_CONTINUE.search(head):
             with contextlib.suppress(OSError):
                 conn.sock.raw.send(CONTINUE)
             conn.sock.continued = True
-        # The head is in: the body is due by its own deadline.
         self.reading.remove(conn)
         conn.timeout = time.monotonic() + BODY_TIMEOUT
         self.reading.append(conn)
-        return True
 
     @staticmethod
     def _chunked_end(conn: BufferingConn) -> int | None:
-        """Where a chunked body ends, once it is all in; None until then.
-        Framing the scan does not understand ends it: the parser refuses it."""
+        """Where a chunked body ends, once it is all in; None until then;
+        -1 for framing that is not chunked encoding.  (gunicorn's parser
+        would raise it to the application, which answers 500.)"""
         buf = conn.buffer
         while True:
+            after_data = (
+                buf[conn.chunk_at - 2 : conn.chunk_at] if conn.chunk_at > conn.header_end else b"\r\n"
+            )
+            if len(buf) >= conn.chunk_at and after_data != b"\r\n":
+                return -1  # chunk data longer than its size said
             eol = buf.find(b"\r\n", conn.chunk_at)
             if eol < 0:
-                return None
+                return -1 if len(buf) - conn.chunk_at > MAX_CHUNK_LINE else None
             size = _CHUNK_SIZE.fullmatch(buf, conn.chunk_at, eol)
             if size is None:
-                return eol
+                return -1
             if int(size[1], 16) == 0:
                 trailers_end = buf.find(b"\r\n\r\n", eol)  # right there when there are none
                 return None if trailers_end < 0 else trailers_end + 4
@@ -336,8 +363,9 @@ class BufferingWorker(ThreadWorker):
     # -- in the thread -------------------------------------------------------
 
     def handle_request(self, req, conn):
-        conn.sock.deadline = time.monotonic() + BODY_TIMEOUT
-        conn.sock.reading_body = True
+        if not conn.sock.reading_body:  # the thread read the head itself
+            conn.sock.deadline = time.monotonic() + BODY_TIMEOUT
+            conn.sock.reading_body = True
         return super().handle_request(req, conn)
 
     # -- closing -------------------------------------------------------------

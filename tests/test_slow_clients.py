@@ -242,3 +242,100 @@ def test_it_answers_promptly_while_slow_clients_hold_connections(web, database_u
     if database_url.startswith("postgresql"):
         # One connection per busy thread, never more than workers x threads.
         assert WEB_CONCURRENCY < web_connections() <= threads
+
+
+def echo_app(environ, start_response):
+    """What the worker handed the application: method, body length, digest."""
+    body = environ["wsgi.input"].read()
+    answer = f"{environ['REQUEST_METHOD']} {len(body)} {hashlib.sha256(body).hexdigest()[:12]}".encode()
+    start_response("200 OK", [("Content-Type", "text/plain"), ("Content-Length", str(len(answer)))])
+    return [answer]
+
+
+def echoed(body: bytes) -> bytes:
+    return b"POST %d %s" % (len(body), hashlib.sha256(body).hexdigest()[:12].encode())
+
+
+@pytest.fixture(scope="module")
+def echo_port(tmp_path_factory):
+    """The Procfile's web line serving echo_app: the worker's framing alone."""
+    port = free_port()
+    command = procfile()["web"].replace("'app:create_app()'", "tests.test_slow_clients:echo_app")
+    env = {**os.environ, "PATH": f"{ROOT / '.venv/bin'}:{os.environ['PATH']}", "PORT": str(port)}
+    with open(tmp_path_factory.mktemp("echo") / "web.log", "w") as out:
+        proc = subprocess.Popen(["bash", "-c", f"exec {command}"], cwd=ROOT, env=env, stdout=out, stderr=out)
+    wait_until(lambda: _get(port, "/", timeout=1)[0] == 200, what="the echo server")
+    yield port
+    proc.send_signal(signal.SIGTERM)
+    proc.wait(20)
+
+
+def exchange(port: int, *pieces: bytes) -> list[bytes]:
+    """Send the pieces 0.3 s apart; the status lines and bodies answered
+    until the server closes the connection."""
+    with socket.create_connection(("127.0.0.1", port), timeout=PROMPT) as sock:
+        for i, piece in enumerate(pieces):
+            if i:
+                time.sleep(0.3)
+            sock.sendall(piece)
+        received = b""
+        while data := sock.recv(65536):
+            received += data
+    answers = []
+    while received:
+        head, _, rest = received.partition(b"\r\n\r\n")
+        length = int(
+            next(
+                (h.split(b":")[1] for h in head.split(b"\r\n") if h.lower().startswith(b"content-length:")), 0
+            )
+        )
+        answers += [head.split(b"\r\n")[0], rest[:length]] if length else [head.split(b"\r\n")[0]]
+        received = rest[length:]
+    return answers
+
+
+def post(body: bytes, *headers: bytes, chunks: list[bytes] | None = None) -> bytes:
+    head = b"POST /callback HTTP/1.1\r\nHost: 127.0.0.1\r\n" + b"".join(h + b"\r\n" for h in headers)
+    if chunks is None:
+        return head + b"Content-Length: %d\r\n\r\n" % len(body) + body
+    return (
+        head + b"Transfer-Encoding: chunked\r\n\r\n" + b"".join(b"%x\r\n%s\r\n" % (len(c), c) for c in chunks)
+    )
+
+
+CLOSE = b"Connection: close"
+OK = b"HTTP/1.1 200 OK"
+
+
+def test_it_hands_the_application_each_request_whole(echo_port):
+    port, body = echo_port, b'{"events": []}' * 50
+    # Two requests pipelined in one write, and a second one split across writes.
+    assert exchange(port, post(body) + post(body[:10], CLOSE)) == [OK, echoed(body), OK, echoed(body[:10])]
+    second = post(body, CLOSE)
+    assert exchange(port, post(b"") + second[:25], second[25:]) == [OK, echoed(b""), OK, echoed(body)]
+    # Chunked, split inside a chunk, with trailers.
+    chunked = post(b"", CLOSE, chunks=[body[:100], body[100:], b""])
+    assert exchange(port, chunked[:120], chunked[120:]) == [OK, echoed(body)]
+    with_trailer = chunked.replace(b"0\r\n\r\n", b"0\r\nX-Checksum: 1\r\n\r\n")
+    assert exchange(port, with_trailer) == [OK, echoed(body)]
+    # Expect: 100-continue is answered once, then the body is read.
+    head, _, rest = post(body, b"Expect: 100-continue", CLOSE).partition(b"\r\n\r\n")
+    assert exchange(port, head + b"\r\n\r\n", rest) == [b"HTTP/1.1 100 Continue", OK, echoed(body)]
+    # HTTP/1.0 closes after one answer.
+    assert exchange(port, b"GET / HTTP/1.0\r\n\r\n") == [b"HTTP/1.0 200 OK", b"GET 0 e3b0c44298fc"]
+
+
+def test_it_refuses_what_it_would_not_read_whole(echo_port):
+    port = echo_port
+    too_long = b"Content-Length: %d" % (webserver.MAX_BODY + 1)
+    assert exchange(port, post(b"", too_long)[:-2] + b"\r\n") == [b"HTTP/1.1 413 Content Too Large"]
+    huge_chunk = post(b"", chunks=[]) + b"%x\r\nxxxx" % (webserver.MAX_BODY + 1)
+    assert exchange(port, huge_chunk) == [b"HTTP/1.1 413 Content Too Large"]
+    padding = b"".join(b"X-Pad-%d: %s\r\n" % (i, b"a" * 1000) for i in range(webserver.MAX_HEAD // 1000 + 1))
+    assert exchange(port, b"GET / HTTP/1.1\r\nHost: 127.0.0.1\r\n" + padding + b"\r\n") == [
+        b"HTTP/1.1 431 Request Header Fields Too Large"
+    ]
+    # Broken framing is a 400, never the application's 500.
+    assert exchange(port, post(b"", chunks=[]) + b"zz\r\n") == [b"HTTP/1.1 400 Bad Request"]
+    assert exchange(port, post(b"", chunks=[]) + b"2\r\nabc\r\n0\r\n\r\n") == [b"HTTP/1.1 400 Bad Request"]
+    assert exchange(port, b"GET / HTTP/1.1\nHost: 127.0.0.1\n\n")[0] == b"HTTP/1.1 400 Bad Request"
