@@ -161,6 +161,7 @@ class BufferingConn(TConn):
         self.body_end: int | None = None  # where the request ends, if known
         self.chunk_at = 0  # for a chunked body: where the next chunk-size line starts
         self.refusal = b""  # the answer the loop gives instead of a thread
+        self.awaiting: dict | None = None  # the worker's queue this is in
         self.drained = 0
 
     def close(self, graceful=False):
@@ -182,7 +183,11 @@ class BufferingWorker(ThreadWorker):
 
     def __init__(self, *args, **kwargs):
         super().__init__(*args, **kwargs)
-        self.reading: deque[BufferingConn] = deque()  # by timeout: each got the same delay
+        # Connections whose head, or body, the loop is waiting for.  Each
+        # waits the same delay, so insertion order is deadline order (dicts
+        # keep it and remove in O(1)).
+        self.awaiting_head: dict[BufferingConn, None] = {}
+        self.awaiting_body: dict[BufferingConn, None] = {}
         self.lingering: deque[BufferingConn] = deque()
 
     # -- reading in the loop -------------------------------------------------
@@ -219,11 +224,21 @@ class BufferingWorker(ThreadWorker):
             self._hand_over(conn)
 
     def _start_reading(self, conn: BufferingConn):
-        conn.timeout = time.monotonic() + HEADER_TIMEOUT
         conn.header_end, conn.body_end, conn.chunk_at, conn.refusal = -1, None, 0, b""
         conn.sock.continued = False
-        self.reading.append(conn)
+        self._await(conn, self.awaiting_head, HEADER_TIMEOUT)
         self.poller.register(conn.sock.raw, selectors.EVENT_READ, partial(self._read, conn))
+
+    def _await(self, conn: BufferingConn, queue: dict, delay: float):
+        self._stop_awaiting(conn)
+        conn.timeout = time.monotonic() + delay
+        conn.awaiting = queue
+        queue[conn] = None
+
+    def _stop_awaiting(self, conn: BufferingConn):
+        if conn.awaiting is not None:
+            del conn.awaiting[conn]
+            conn.awaiting = None
 
     def _read(self, conn: BufferingConn, sock):
         try:
@@ -245,14 +260,13 @@ class BufferingWorker(ThreadWorker):
             self.log.exception("Error reading a request")
             with contextlib.suppress(KeyError, ValueError):
                 self.poller.unregister(sock)
-            with contextlib.suppress(ValueError):
-                self.reading.remove(conn)
+            self._stop_awaiting(conn)
             self.nr_conns -= 1
             conn.close()
 
     def _hand_over(self, conn: BufferingConn):
         self.poller.unregister(conn.sock.raw)
-        self.reading.remove(conn)
+        self._stop_awaiting(conn)
         if conn.refusal:
             self._refuse(conn, conn.refusal)
             return
@@ -307,9 +321,7 @@ class BufferingWorker(ThreadWorker):
             with contextlib.suppress(OSError):
                 conn.sock.raw.send(CONTINUE)
             conn.sock.continued = True
-        self.reading.remove(conn)
-        conn.timeout = time.monotonic() + BODY_TIMEOUT
-        self.reading.append(conn)
+        self._await(conn, self.awaiting_body, BODY_TIMEOUT)
 
     @staticmethod
     def _chunked_end(conn: BufferingConn) -> int | None:
@@ -340,16 +352,19 @@ class BufferingWorker(ThreadWorker):
         """Runs once a main-loop iteration: ends expired reads and lingers."""
         super().murder_pending()
         now = time.monotonic()
-        while self.reading and self.reading[0].timeout <= now:
-            conn = self.reading.popleft()
-            self.poller.unregister(conn.sock.raw)
-            if not conn.buffer:
-                self.nr_conns -= 1
-                conn.close()  # never said anything
-                continue
-            part, delay = ("headers", HEADER_TIMEOUT) if conn.header_end < 0 else ("body", BODY_TIMEOUT)
-            self.log.info("Slow client cut off: request %s not complete within %.0f s", part, delay)
-            self._refuse(conn, REQUEST_TIMEOUT)
+        for queue, part, delay in (
+            (self.awaiting_head, "headers", HEADER_TIMEOUT),
+            (self.awaiting_body, "body", BODY_TIMEOUT),
+        ):
+            while queue and (conn := next(iter(queue))).timeout <= now:
+                self._stop_awaiting(conn)
+                self.poller.unregister(conn.sock.raw)
+                if not conn.buffer:
+                    self.nr_conns -= 1
+                    conn.close()  # never said anything
+                    continue
+                self.log.info("Slow client cut off: request %s not complete within %.0f s", part, delay)
+                self._refuse(conn, REQUEST_TIMEOUT)
         while self.lingering and self.lingering[0].timeout <= now:
             self._end_linger(self.lingering[0])
 

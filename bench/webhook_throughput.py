@@ -102,14 +102,19 @@ def client_process(port: int, start: int, count: int, threads: int, out) -> None
     out.put({"latencies": latencies, "statuses": statuses, "wall": time.perf_counter() - t0})
 
 
-def wait_ready(port: int, timeout: float = 30) -> None:
+def wait_ready(port: int, timeout: float = 60) -> None:
+    """Until the app answers (any status): an open port only means that
+    gunicorn's master is up, and its workers may still be importing."""
     deadline = time.time() + timeout
     while time.time() < deadline:
         try:
-            with socket.create_connection(("127.0.0.1", port), timeout=0.5):
-                return
+            conn = http.client.HTTPConnection("127.0.0.1", port, timeout=2)
+            conn.request("GET", "/")
+            conn.getresponse().read()
+            conn.close()
+            return
         except OSError:
-            time.sleep(0.1)
+            time.sleep(0.2)
     raise RuntimeError("server did not start")
 
 
