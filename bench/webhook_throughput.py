@@ -5,7 +5,8 @@ the bot reaches >= 0.5x the bare app's throughput on the same gunicorn
 settings, with p99 <= 50 ms, and every event answered 200 is stored.
 
 Both servers run in this one run, the load alternating between them for
-ROUNDS rounds, with the Procfile's settings (gunicorn, WEB_CONCURRENCY=2 sync workers) on 127.0.0.1; the load
+ROUNDS rounds, each started with the Procfile's web line (gunicorn with
+gunicorn.conf.py, WEB_CONCURRENCY=2) on 127.0.0.1; the load
 comes from 16 client threads split over 2 processes, each with its own
 pre-signed bodies.  The bot stores into SQLite and enqueues on the local
 Redis (db 14, flushed before and after).
@@ -21,6 +22,7 @@ import http.client
 import json
 import multiprocessing
 import os
+import shlex
 import socket
 import statistics
 import subprocess
@@ -100,14 +102,19 @@ def client_process(port: int, start: int, count: int, threads: int, out) -> None
     out.put({"latencies": latencies, "statuses": statuses, "wall": time.perf_counter() - t0})
 
 
-def wait_ready(port: int, timeout: float = 30) -> None:
+def wait_ready(port: int, timeout: float = 60) -> None:
+    """Until the app answers (any status): an open port only means that
+    gunicorn's master is up, and its workers may still be importing."""
     deadline = time.time() + timeout
     while time.time() < deadline:
         try:
-            with socket.create_connection(("127.0.0.1", port), timeout=0.5):
-                return
+            conn = http.client.HTTPConnection("127.0.0.1", port, timeout=2)
+            conn.request("GET", "/")
+            conn.getresponse().read()
+            conn.close()
+            return
         except OSError:
-            time.sleep(0.1)
+            time.sleep(0.2)
     raise RuntimeError("server did not start")
 
 
@@ -144,22 +151,26 @@ def load(port: int, requests: int) -> dict:
     }
 
 
+def web_command() -> str:
+    for line in (ROOT / "Procfile").read_text().splitlines():
+        if line.startswith("web:"):
+            return line.split(":", 1)[1].strip()
+    raise RuntimeError("no web line in the Procfile")
+
+
 def serve(target: str, env: dict, port: int) -> subprocess.Popen:
-    # The Procfile's web command, with the port and target swapped in.
-    cmd = [
-        str(ROOT / ".venv/bin/gunicorn"),
-        target,
-        "--bind",
-        f"127.0.0.1:{port}",
-        "--workers",
-        env.get("WEB_CONCURRENCY", "2"),
-        "--timeout",
-        "30",
-        "--no-control-socket",
-        "--log-level",
-        "warning",
-    ]
-    proc = subprocess.Popen(cmd, cwd=ROOT, env=env, stdout=subprocess.DEVNULL, stderr=subprocess.PIPE)
+    # The Procfile's web command (gunicorn.conf.py and all), with the port
+    # and target swapped in: both apps run on exactly the same settings.
+    command = web_command()
+    assert "'app:create_app()'" in command, command
+    command = command.replace("'app:create_app()'", shlex.quote(target))
+    proc = subprocess.Popen(
+        ["bash", "-c", f"exec {command} --log-level warning"],
+        cwd=ROOT,
+        env={**env, "PATH": f"{ROOT / '.venv/bin'}:{env['PATH']}", "PORT": str(port)},
+        stdout=subprocess.DEVNULL,
+        stderr=subprocess.PIPE,
+    )
     wait_ready(port)
     return proc
 
