@@ -58,12 +58,24 @@
       action = li ? li.dataset.action : null;
       document.body.dataset.action = action || "finished";
       document.body.dataset.step = current || "finished";
-      // Who presses it: at one screen, whoever is there; in class, the teacher
-      // moves the clock and starts the quake, each student says they read.
-      const pageDoes =
-        action && /^(advance:|quake$|read$)/.test(action) && (role === "single" || (role === "student") === each);
+      // The button for a step the page does.  Students press 読みました; the
+      // teacher (or whoever sits at one screen) moves the clock and starts the
+      // quake, and need not wait for everyone: while the learners are on a
+      // step of their own, the group's next step is already offered.
+      let doing = null;
+      if (li && role === "student" && each) doing = li;
+      else if (li && role !== "student") {
+        doing = each && role === "teacher" ? steps.slice(index + 1).find((s) => s.dataset.each === "false") : li;
+        if (each && role === "single" && li.dataset.action !== "read") {
+          doing = steps.slice(index + 1).find((s) => s.dataset.each === "false") || li;
+        }
+      }
+      const pageDoes = doing && /^(advance:|quake$|read$)/.test(doing.dataset.action);
       button.hidden = !pageDoes;
-      if (pageDoes) button.textContent = li.dataset.button;
+      if (pageDoes) {
+        button.textContent = doing.dataset.button;
+        action = doing.dataset.action;
+      }
     }
 
     return { update };

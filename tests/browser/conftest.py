@@ -159,10 +159,19 @@ def page(browser):
     assert errors == [], f"JavaScript errors on the page: {errors}"
 
 
-def watch_errors(page) -> list[str]:
+def watch_errors(page, http_errors_expected: bool = False) -> list[str]:
+    """JavaScript errors on ``page``.  A page answered 4xx on purpose (a
+    refused PIN, a 404 page) logs "Failed to load resource"; that is not one
+    when ``http_errors_expected``."""
     errors: list[str] = []
+
+    def console(msg) -> None:
+        expected = http_errors_expected and msg.text.startswith("Failed to load resource")
+        if msg.type == "error" and not expected:
+            errors.append(msg.text)
+
     page.on("pageerror", lambda exc: errors.append(str(exc)))
-    page.on("console", lambda msg: errors.append(msg.text) if msg.type == "error" else None)
+    page.on("console", console)
     return errors
 
 
@@ -174,14 +183,16 @@ def contexts(browser):
     test on any JavaScript error."""
     opened = []
 
-    def open_page(viewport: dict, phone_address: str | None = None, mobile: bool = False):
+    def open_page(
+        viewport: dict, phone_address: str | None = None, mobile: bool = False, http_errors: bool = False
+    ):
         headers = {"X-Test-Remote-Addr": phone_address} if phone_address else {}
         context = browser.new_context(
             viewport=viewport, locale="ja-JP", extra_http_headers=headers, has_touch=mobile, is_mobile=mobile
         )
         page = context.new_page()
         page.set_default_timeout(15_000)
-        opened.append((context, watch_errors(page)))
+        opened.append((context, watch_errors(page, http_errors)))
         return page
 
     yield open_page
