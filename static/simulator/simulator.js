@@ -34,6 +34,8 @@
   function showActor() {
     const current = actor();
     if (!current) return;
+    // In a row that scrolls sideways, bring the chosen person into view.
+    actorInput().parentElement.scrollIntoView({ block: "nearest", inline: "nearest" });
     localStorage.setItem(actorKey, current.id);
     if (box) box.placeholder = form.dataset.placeholderAs.replace("{name}", current.name);
   }
