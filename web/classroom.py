@@ -194,15 +194,16 @@ class LanGuard:
         path = environ.get("PATH_INFO", "")
         if is_local(environ.get("REMOTE_ADDR")) or path in STUDENT_EXACT or path.startswith(STUDENT_PATHS):
             return self.app(environ, start_response)
-        if path in ("/", "/class", "/class/"):
+        # A page a phone should not open leads to the join page (its words are
+        # in the templates); anything else is refused outright.
+        page = environ.get("REQUEST_METHOD") in ("GET", "HEAD") and not path.startswith(
+            ("/line-api", "/callback")
+        )
+        if page:
             start_response("303 See Other", [("Location", "/class/join"), ("Content-Length", "0")])
             return [b""]
-        body = "この画面は先生のパソコンだけで開けます。".encode()
-        start_response(
-            "403 Forbidden",
-            [("Content-Type", "text/plain; charset=utf-8"), ("Content-Length", str(len(body)))],
-        )
-        return [body]
+        start_response("403 Forbidden", [("Content-Type", "text/plain"), ("Content-Length", "9")])
+        return [b"forbidden"]
 
 
 def enable(app: Flask, join_base: str, pin: str | None = None) -> Classroom:

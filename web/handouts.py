@@ -24,7 +24,9 @@ from web import quake_lesson
 
 # The people in the pictures (the project's personas).
 LEARNER, LEADER, NEIGHBOUR = "鈴木一郎", "佐藤花子", "田中次郎"
-EXAMPLE_MORNING = datetime(2026, 6, 2, 9, 0, tzinfo=quake_lesson.lesson_telegram().report_datetime.tzinfo)
+JST = quake_lesson.lesson_telegram().report_datetime.tzinfo
+EXAMPLE_MORNING = datetime(2026, 6, 2, 9, 0, tzinfo=JST)
+EXAMPLE_QUAKE = datetime(2026, 6, 2, 9, 41, tzinfo=JST)
 
 
 def _bot(messages: list[dict]) -> list[dict]:
@@ -49,7 +51,7 @@ def _tally(unanswered: list[str], answered: list[str], need_help: list[str] = ()
 
 
 def _drill_prompt() -> list[dict]:
-    telegram = quake_lesson.happening_at(quake_lesson.lesson_telegram(), EXAMPLE_MORNING)
+    telegram = quake_lesson.happening_at(quake_lesson.lesson_telegram(), EXAMPLE_QUAKE)
     headline = quake_messages.quake_headline(describe_quake(telegram, "0321300"))
     return group_messages.prompt(1, RoundKind.DRILL, headline)
 
