@@ -346,15 +346,17 @@ def join_class():
     now = time.monotonic()
     name = (request.form.get("picked") or request.form.get("name") or "").strip()
     pin = (request.form.get("pin") or "").strip()
+    # The words for each refusal are in templates/classroom/join.html.
     if room.locked(address, now):
-        return _join_page("まちがいが続いたので、1分ほど待ってからもう一度入れてください。", 429, name)
+        return _join_page("wait", 429, name)
     if not room.check_pin(address, pin, now):
-        return _join_page("番号がちがいます。先生の画面の4けたの番号を入れてください。", 403, name)
-    problem = sim.bad_name(name) if name else "お名前を入れてください。"
-    if problem is None and name == TEACHER_NAME:
-        problem = "ほかのお名前にしてください。"
-    if problem:
-        return _join_page(problem, 400, name, pin)
+        return _join_page("wrong-pin", 403, name)
+    if not name:
+        return _join_page("no-name", 400, name, pin)
+    if len(name) > sim.NAME_LIMIT or sim.bad_name(name):
+        return _join_page("bad-name", 400, name, pin)
+    if name == TEACHER_NAME:
+        return _join_page("teacher-name", 400, name, pin)
     user_id = sim.user_named(name)
     room.students[user_id] = name
     in_group = room.group_id and sim.find_group(room.group_id)
