@@ -239,6 +239,8 @@ def run_local(port: int = 8000, host: str = "127.0.0.1", classroom: bool = False
         print(f"  Served on every network address of this computer, port {port}. Students need the PIN.")
         print(f"  projector (this computer only): http://127.0.0.1:{port}/class")
         print(f"  students' phones: {room.join_url}   PIN {room.pin}")
+        if room.join_base.startswith("http://127.0.0.1"):
+            print("  This computer's network address was not found: phones cannot open 127.0.0.1.")
         print("  (set CLASS_URL=http://<this computer's address>:<port> if the address above is wrong)")
         print("  Ctrl-C to stop\n", flush=True)
     try:

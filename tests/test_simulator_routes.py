@@ -392,3 +392,14 @@ def test_it_says_how_far_the_clock_is_ahead():
     assert format_offset(timedelta(0)) == ""
     assert format_offset(timedelta(hours=23)) == "23時間"
     assert format_offset(timedelta(days=1, hours=23, minutes=5)) == "1日と23時間と5分"
+
+
+def test_it_prints_each_lesson_with_the_bots_own_screens(client):
+    quake = client.get("/simulator/lessons/quake/handout").get_data(as_text=True)
+    assert "@page" not in quake and "handout.css" in quake  # A4 print rules live in the stylesheet
+    assert "【訓練】無事を確認しています" in quake and "二戸市で震度4の地震がありました。" in quake
+    assert "出典：気象庁" in quake
+    basics = client.get("/simulator/lessons/basics/handout").get_data(as_text=True)
+    assert basics.count('class="h-step"') == len(LESSONS["basics"].steps)
+    assert "無事ですか？" in basics and "田中次郎さんの無事がまだ確認できていません" in basics
+    assert client.get("/simulator/lessons/nothing/handout").status_code == 404
