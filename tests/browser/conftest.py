@@ -36,7 +36,7 @@ CHROMIUM_ARGS = [
 MISSING = f"Chromium not found at {CHROMIUM}: apt-get install chromium (browser tests did not run)"
 ARTIFACTS = Path(__file__).resolve().parent.parent / "artifacts"
 WIDE = {"width": 1440, "height": 900}
-# Screenshots the docs show (docs/guide-ja.md); the layout test refreshes them.
+# Screenshots the docs show (docs/guide-ja.md, README): UPDATE_DOCS_SCREENSHOTS=1 refreshes them.
 DOCS_SCREENSHOTS = Path(__file__).resolve().parent.parent.parent / "docs" / "screenshots"
 
 
@@ -224,10 +224,15 @@ def axe_check():
 
 @pytest.fixture
 def screenshot():
-    """``screenshot(page, name)`` saves tests/artifacts/<name>.png and returns its path."""
+    """``screenshot(page, name, docs=False)`` saves tests/artifacts/<name>.png
+    (docs/screenshots/ for ``docs=True`` with UPDATE_DOCS_SCREENSHOTS=1) and
+    returns its path."""
 
     def take(page, name: str, full_page: bool = False, docs: bool = False) -> Path:
-        folder = DOCS_SCREENSHOTS if docs else ARTIFACTS
+        # The docs' pictures are refreshed on request only, so a test run
+        # leaves the work tree as it was.
+        refresh = os.environ.get("UPDATE_DOCS_SCREENSHOTS", "") == "1"
+        folder = DOCS_SCREENSHOTS if docs and refresh else ARTIFACTS
         folder.mkdir(parents=True, exist_ok=True)
         path = folder / f"{name}.png"
         page.screenshot(path=str(path), full_page=full_page)

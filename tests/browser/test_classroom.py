@@ -90,8 +90,8 @@ def test_it_runs_one_class_on_several_phones(stack, contexts, screenshot):
     expect(row_of(projector, STUDENTS[0]).locator("td.done")).to_have_count(5)
     # 小林三枝 missed the OK: her row says so, and she goes on with the class.
     expect(row_of(projector, STUDENTS[2]).locator("td.passed")).to_have_count(1)
-    screenshot(projector, "class-projector-1366x768", docs=True)
-    screenshot(phones[STUDENTS[1]], "class-phone-390x844", docs=True)
+    screenshot(projector, "class-lesson-projector", docs=True)
+    screenshot(phones[STUDENTS[1]], "class-lesson-phone", docs=True)
 
     # 最初から: a fresh group for everyone, and every phone follows.
     projector.on("dialog", lambda dialog: dialog.accept())
