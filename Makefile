@@ -1,10 +1,10 @@
-# つながり — the two commands: `make run` and `make test`.
+# つながり — the main commands: `make run`, `make class` and `make test`.
 PYTHON ?= python3
 VENV := .venv
 BIN := $(VENV)/bin
 STAMP := $(VENV)/.installed
 
-.PHONY: run test lint format bench clean
+.PHONY: run class test lint format bench clean
 
 $(STAMP): requirements.txt requirements-dev.txt
 	@$(PYTHON) -c 'import sys; sys.exit(0 if sys.version_info >= (3, 11) else "つながり needs Python 3.11 or newer (set PYTHON=python3.11)")'
@@ -16,6 +16,10 @@ $(STAMP): requirements.txt requirements-dev.txt
 ## make run: the bot, the LINE emulator and the simulator page on http://127.0.0.1:8000/
 run: $(STAMP)
 	$(BIN)/python app.py
+
+## make class: class mode: the simulator on the local network with a class PIN (emulator only; web/classroom.py)
+class: $(STAMP)
+	$(BIN)/python app.py --class
 
 ## make test: ruff and the whole suite, with throwaway Redis and PostgreSQL when none answers (tests/testenv.py)
 test: $(STAMP)

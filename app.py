@@ -177,10 +177,14 @@ def _register_cli(app: Flask) -> None:
     app.cli.add_command(notice_cli)
 
 
-def run_local(port: int = 8000, host: str = "127.0.0.1") -> None:
+def run_local(port: int = 8000, host: str = "127.0.0.1", classroom: bool = False) -> None:
     """Serve the bot (and, without LINE credentials, the emulator and the
     simulator page) until Ctrl-C: the web app on werkzeug, an RQ worker
-    thread and the scheduler thread, in one process."""
+    thread and the scheduler thread, in one process.
+
+    ``classroom``: class mode (make class, web/classroom.py): the simulator
+    on every network address with a class PIN.  Refused with LINE
+    credentials: only the emulator is ever served to the room."""
     from werkzeug.serving import make_server
 
     from jobs import runtime
@@ -190,7 +194,18 @@ def run_local(port: int = 8000, host: str = "127.0.0.1") -> None:
         settings = load_settings()
     except ConfigError as exc:
         raise SystemExit(f"tsunagari: configuration error: {exc}") from None
-    base = f"http://{host}:{port}"
+    if classroom and (
+        not settings.emulator
+        or os.environ.get("LINE_CHANNEL_SECRET")
+        or os.environ.get("LINE_CHANNEL_ACCESS_TOKEN")
+    ):
+        raise SystemExit(
+            "tsunagari: class mode serves the LINE emulator to the room's network and is refused when\n"
+            "LINE credentials are set. Unset LINE_CHANNEL_SECRET and LINE_CHANNEL_ACCESS_TOKEN."
+        )
+    # The bot and the emulator talk to each other over loopback, whatever
+    # address the page is served on.
+    base = f"http://127.0.0.1:{port}" if classroom else f"http://{host}:{port}"
     if settings.emulator and not os.environ.get("LINE_API_BASE_URL"):
         settings = settings.with_(line_api_base_url=base + EMULATOR_PREFIX)
     if settings.emulator:
@@ -199,6 +214,20 @@ def run_local(port: int = 8000, host: str = "127.0.0.1") -> None:
         runtime.configure(settings)
         app = create_app(settings)
     create_schema()
+    if settings.emulator and settings.demo_clock:
+        from models import connected
+        from web.group_clock import retire_global_offset
+
+        with connected():
+            retire_global_offset()  # each group has its own clock now
+    room = None
+    if classroom:
+        from web import classroom as class_mode
+
+        lan = class_mode.lan_addresses()
+        join_base = os.environ.get("CLASS_URL") or f"http://{lan[0] if lan else '127.0.0.1'}:{port}"
+        room = class_mode.enable(app, join_base)
+        host = "0.0.0.0"
 
     stop = threading.Event()
     start_worker_thread(stop)
@@ -206,7 +235,17 @@ def run_local(port: int = 8000, host: str = "127.0.0.1") -> None:
     server = make_server(host, port, app, threaded=True)
     mode = "LINE emulator + simulator" if settings.emulator else "real LINE"
     print(f"\n  つながり is running ({mode}, Redis: {'REDIS_URL' if settings.redis_url else 'in-process'})")
-    print(f"  open {base}/   (healthz: {base}/healthz)   Ctrl-C to stop\n", flush=True)
+    if room is None:
+        print(f"  open {base}/   (healthz: {base}/healthz)   Ctrl-C to stop\n", flush=True)
+    else:
+        print("  CLASS MODE: only the LINE emulator is served (no LINE credentials, no real LINE).")
+        print(f"  Served on every network address of this computer, port {port}. Students need the PIN.")
+        print(f"  projector (this computer only): http://127.0.0.1:{port}/class")
+        print(f"  students' phones: {room.join_url}   PIN {room.pin}")
+        if room.join_base.startswith("http://127.0.0.1"):
+            print("  This computer's network address was not found: phones cannot open 127.0.0.1.")
+        print("  (set CLASS_URL=http://<this computer's address>:<port> if the address above is wrong)")
+        print("  Ctrl-C to stop\n", flush=True)
     try:
         server.serve_forever()
     except KeyboardInterrupt:
@@ -217,4 +256,4 @@ def run_local(port: int = 8000, host: str = "127.0.0.1") -> None:
 
 
 if __name__ == "__main__":
-    run_local(port=int(os.environ.get("PORT", "8000")))
+    run_local(port=int(os.environ.get("PORT", "8000")), classroom="--class" in sys.argv[1:])

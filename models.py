@@ -301,6 +301,24 @@ class DemoClock(BaseModel):
     offset_seconds = IntegerField(default=0)
 
 
+class DemoGroup(BaseModel):
+    """A simulated LINE group's own clock and lesson (the simulator, demo
+    mode only; web/group_clock.py and web/lessons.py).
+
+    ``offset_seconds``: how far this group's clock is ahead of real time.
+    Its stored times were moved back by as much, so the sweep, which reads
+    the real clock, finds its deadlines due and no other group's.
+    ``marks``: JSON of what the lesson's learners said they did
+    (「読みました」), which the bot does not record."""
+
+    line_group_id = CharField(max_length=64, unique=True)
+    offset_seconds = IntegerField(default=0)
+    lesson = CharField(max_length=40, null=True)
+    teacher_user_id = CharField(max_length=64, null=True)
+    marks = TextField(default="{}")
+    created_at = DateTimeField()
+
+
 ALL_MODELS = [
     Organisation,
     Group,
@@ -313,6 +331,7 @@ ALL_MODELS = [
     JmaFeedState,
     JmaTelegram,
     DemoClock,
+    DemoGroup,
 ]
 
 

@@ -8,8 +8,8 @@ flushed at any moment because every job is found again here.
 
 1. webhook events stored but not yet enqueued, or whose job was lost
    (the dispatcher usually takes them first: see jobs/dispatch.py),
-2. routine rounds that are due: open them (state + prompt, one transaction),
-3. rounds whose summary is due: close them (state + summary, one transaction),
+2. rounds whose summary is due: close them (state + summary, one transaction),
+3. routine rounds that are due: open them (state + prompt, one transaction),
 4. outbox rows that are due (new, retrying, or abandoned by a dead worker),
 5. JMA's earthquake feed, once a minute (jobs/jma_poll.py does the polling).
 """
@@ -45,11 +45,11 @@ def sweep(now: datetime) -> dict:
     """One pass.  Returns counts of what it did (for logs and tests)."""
     settings = runtime.settings()
     conn = runtime.connection()
-    counts = {
-        "events": dispatch_events(now, conn),
-        "rounds": open_due_rounds(now, settings),
-        "summaries": close_due_rounds(now),
-    }
+    counts = {"events": dispatch_events(now, conn)}
+    # Summaries first: a round whose summary is due closes before the next
+    # one of its group opens at the same tick, instead of making it skip.
+    counts["summaries"] = close_due_rounds(now)
+    counts["rounds"] = open_due_rounds(now, settings)
     counts["outbox"] = enqueue_outbox(now, conn)
     counts["jma"] = enqueue_jma_poll(now, settings, conn)
     counts["pruned"] = sum(prune(now).values())

@@ -10,6 +10,7 @@ import os
 import subprocess
 import sys
 import threading
+from datetime import timedelta
 from pathlib import Path
 
 from jobs import runtime
@@ -18,7 +19,7 @@ from jobs.dispatch import EVENT_ENQUEUE_LEASE
 from jobs.queue import QUEUES
 from jobs.scheduler import dispatch_once
 from jobs.sweep import close_due_rounds
-from models import Group, Member, Outbox, Round, WebhookEvent, db
+from models import Group, Member, Outbox, Round, WebhookEvent, db, utc
 from services import clock
 from services.outbox import REPLY_LIFETIME, add_push
 from tests.conftest import REDIS_URL
@@ -275,12 +276,30 @@ def test_it_sends_one_summary_when_two_worker_processes_race(world, database_url
 
 def test_it_skips_a_routine_round_while_one_is_open(world):
     group_id = setup_group(world, "毎日 9:00")
-    open_round(world, group_id)
-    world.advance(24 * 3600)
+    until_routine = (utc(Group.get().next_round_at) - clock.now()).total_seconds()
+    world.advance(until_routine - 3600)  # an hour before the routine check ...
+    open_round(world, group_id)  # ... the leader asks
+    world.advance(3601)
     world.tick()
     assert Round.select().count() == 1
     assert Round.get().kind == "manual"  # the leader's round; the routine one was skipped
     assert len(world.prompts(group_id)) == 1
+
+
+def test_it_closes_a_round_whose_summary_is_due_before_the_next_opens(world):
+    group_id = setup_group(world)
+    open_round(world, group_id)
+    # The routine check falls at 23.5 hours from now: half an hour after the
+    # leader's round's summary, so both are due at the next tick.
+    at = (clock.now() - timedelta(minutes=30)).astimezone(world.settings.tz)
+    world.say(group_id, HANAKO, f"/設定 毎日 {at.hour}:{at.minute:02d}")
+    world.advance(23.5 * 3600 + 60)
+    world.tick()
+    assert [(r.kind, r.status) for r in Round.select().order_by(Round.id)] == [
+        ("manual", "closed"),
+        ("routine", "open"),
+    ]
+    assert len(summaries(world, group_id)) == 1 and len(world.prompts(group_id)) == 2
 
 
 def test_it_forgets_message_text_once_processed_and_old_events_later(world):

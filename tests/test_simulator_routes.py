@@ -1,5 +1,6 @@
-"""The simulator's routes through Flask's test client: the page and its
-labels, the forms, the demo clock, the plans, and state across restarts."""
+"""The simulator's routes through Flask's test client: the pages and their
+labels, the forms, lessons, each group's clock, the chat panes, the plans,
+and state across restarts."""
 
 from __future__ import annotations
 
@@ -12,6 +13,8 @@ import pytest
 from app import create_local_app
 from config import Settings
 from models import connected, create_schema
+from web import group_clock
+from web.lessons import LESSONS, PERSONAS
 from web.simulator import format_offset, plan_rows, seconds_until_morning
 
 # Nothing listens here: webhooks to the bot fail fast and are only recorded,
@@ -112,14 +115,16 @@ def parse(html: str) -> Controls:
     return parser
 
 
-def test_it_serves_a_japanese_page_for_phones_before_any_group(client):
+def test_it_serves_a_japanese_start_page_for_phones(client):
     response = client.get("/")
     assert response.status_code == 200
     page = parse(response.get_data(as_text=True))
     assert page.html_lang == "ja"
     assert page.viewport.startswith("width=device-width")
     html = response.get_data(as_text=True)
-    assert "はじめましょう" in html and "グループを作る" in html
+    assert "練習をえらぶ" in html and "グループを作る" in html
+    for key in LESSONS:
+        assert f'action="/simulator/lessons/{key}"' in html
     assert page.unlabelled() == []
 
 
@@ -131,7 +136,17 @@ def test_it_labels_every_control_of_a_group_page(client):
     assert tags.count("input") >= 5  # three people, the message box, a new member...
     assert "<legend>いま操作している人</legend>" in html
     assert html.count('type="radio" name="actor"') == 3
-    assert 'src="/static/simulator/simulator.js"' in html and "cdn" not in html.lower()
+    assert 'src="/static/simulator/chat.js"' in html and "cdn" not in html.lower()
+
+
+def test_it_counts_the_group_the_same_everywhere(client):
+    """The header and the group lists both count the bot, as LINE's header does."""
+    first = create_group(client, name="みどり町内会")
+    html = client.get(create_group(client, name="あおば会")).get_data(as_text=True)
+    assert 'あおば会<span class="count">（4）</span>' in html
+    assert "みどり町内会（4）" in html
+    assert "（3人" not in html
+    assert first != create_group(client)
 
 
 def test_it_creates_a_group_with_its_members_then_invites_the_bot(app, client):
@@ -147,8 +162,21 @@ def test_it_creates_a_group_with_its_members_then_invites_the_bot(app, client):
     # One join event, after the members: the bot greets the whole group once.
     assert [e["type"] for e in platform.delivered_events()] == ["join"]
     hanako = platform.members(group["group_id"])[0]["user_id"]
-    assert location == f"/?group={group['group_id']}&as={hanako}"
+    assert location == f"/simulator/groups/{group['group_id']}?as={hanako}"
     assert f'value="{hanako}" data-name="佐藤花子" checked' in client.get(location).get_data(as_text=True)
+
+
+def test_it_opens_the_start_page_and_says_when_a_group_is_unknown(app, client):
+    create_group(client)
+    start = client.get("/").get_data(as_text=True)
+    assert "つながりを試してみましょう" in start and "みどり町内会" in start  # listed, not opened
+    old_link = client.get("/?group=Cnope")
+    assert old_link.status_code == 303 and old_link.headers["Location"] == "/simulator/groups/Cnope"
+    unknown = client.get("/simulator/groups/Cnope")
+    assert unknown.status_code == 404
+    assert "そのグループは見つかりません" in unknown.get_data(as_text=True)
+    assert client.get("/simulator/groups/Cnope/state").status_code == 404
+    assert client.post("/simulator/groups/Cnope/clock", json={"advance": "3h"}).status_code == 404
 
 
 def test_it_adds_a_member_and_refuses_bad_names(app, client):
@@ -176,36 +204,107 @@ def test_it_is_the_same_person_in_two_groups(app, client):
     assert [g["name"] for g in platform.groups()] == ["みどり町内会", "あおば会"]
 
 
+def group_of(location: str) -> str:
+    return location.split("/")[3].split("?")[0]
+
+
+@pytest.mark.parametrize("key", LESSONS)
+def test_it_starts_each_lesson_in_a_fresh_group(app, client, key):
+    platform = app.extensions["line_emulator"]
+    first = group_of(client.post(f"/simulator/lessons/{key}").headers["Location"])
+    second = group_of(client.post(f"/simulator/lessons/{key}").headers["Location"])
+    assert first != second
+    assert [m["display_name"] for m in platform.members(second)] == list(PERSONAS)
+    state = client.get(f"/simulator/groups/{second}/state").get_json()
+    assert state["lesson"]["lesson"] == key and state["lesson"]["current"] == "join"
+    assert [learner["display_name"] for learner in state["lesson"]["learners"]] == list(PERSONAS)
+    html = client.get(f"/simulator/groups/{second}").get_data(as_text=True)
+    assert 'id="lesson-steps"' in html and 'id="next-bar"' in html
+    assert client.get(f"/simulator/lessons/{key}/handout").status_code == 200
+
+
+def test_it_starts_again_in_a_fresh_group_and_leaves_the_old_one(app, client):
+    platform = app.extensions["line_emulator"]
+    old = group_of(client.post("/simulator/lessons/basics").headers["Location"])
+    response = client.post(f"/simulator/groups/{old}/reset", data={"as": ""})
+    assert response.status_code == 303
+    new = group_of(response.headers["Location"])
+    assert new != old
+    assert [g["group_id"] for g in platform.groups() if g["bot_in_group"]] == [new]
+    assert platform.members(new) == platform.members(old)
+    with connected():
+        assert group_clock.record(new).lesson == "basics"
+    assert client.get(f"/simulator/groups/{old}").status_code == 404
+
+
 def test_it_refuses_the_clock_without_demo_clock(make_app):
     app = make_app(demo_clock=False)
     client = app.test_client()
-    response = client.post("/simulator/clock", json={"advance": "23h"})
+    group_id = group_of(create_group(client))
+    response = client.post(f"/simulator/groups/{group_id}/clock", json={"advance": "23h"})
     assert response.status_code == 403
     assert "DEMO_CLOCK" in response.get_json()["error"]
-    html = client.get("/").get_data(as_text=True)
+    html = client.get(f"/simulator/groups/{group_id}").get_data(as_text=True)
     assert 'data-advance="23h"' not in html and "DEMO_CLOCK=1" in html
 
 
-def test_it_moves_the_clock_and_sweeps(client):
-    from services import clock
-
-    before = client.get("/simulator/status").get_json()
+def test_it_moves_one_groups_clock(client):
+    ours, theirs = group_of(create_group(client)), group_of(create_group(client))
+    before = client.get(f"/simulator/groups/{ours}/state").get_json()
     assert before["clock"]["ahead"] == "" and before["clock"]["demo_clock"] is True
 
-    response = client.post("/simulator/clock", json={"advance": "23h"})
+    response = client.post(f"/simulator/groups/{ours}/clock", json={"advance": "23h"})
     assert response.status_code == 200
     body = response.get_json()
-    assert body["advanced"] == 23 * 3600 and body["label"] == "23時間進める"
+    assert body["advanced"] == 23 * 3600 and body["step"] == "23h"
     assert body["clock"]["ahead"] == "23時間"
-    assert set(body["sweep"]) >= {"rounds", "summaries", "outbox"}
-    with connected():
-        assert clock.offset().total_seconds() == 23 * 3600
-
-    morning = client.post("/simulator/clock", json={"advance": "next-morning"}).get_json()
+    three = client.post(f"/simulator/groups/{ours}/clock", json={"advance": "3h"}).get_json()
+    assert three["clock"]["ahead"] == "1日と2時間"
+    morning = client.post(f"/simulator/groups/{ours}/clock", json={"advance": "next-morning"}).get_json()
     local = datetime.fromisoformat(morning["clock"]["now"]).astimezone(TOKYO)
     assert (local.hour, local.minute) == (9, 0)
-    assert client.post("/simulator/clock", json={"advance": "-5h"}).status_code == 400
-    assert client.post("/simulator/clock", data={"advance": "23h"}).status_code == 400  # JSON only
+    # The bot's own clock and the other group's did not move.
+    assert client.get(f"/simulator/groups/{theirs}/state").get_json()["clock"]["ahead"] == ""
+    assert client.get("/simulator/status").get_json()["clock"]["ahead"] == ""
+    assert client.post(f"/simulator/groups/{ours}/clock", json={"advance": "-5h"}).status_code == 400
+    assert (
+        client.post(f"/simulator/groups/{ours}/clock", data={"advance": "23h"}).status_code == 400
+    )  # JSON only
+
+
+def test_it_checks_what_a_chat_pane_sends(app, client):
+    platform = app.extensions["line_emulator"]
+    group_id = group_of(create_group(client))
+    hanako = platform.members(group_id)[0]["user_id"]
+    ok = client.post(f"/simulator/chats/{group_id}/text", json={"user_id": hanako, "text": "こんにちは"})
+    assert ok.status_code == 200
+    timeline = client.get(f"/simulator/chats/{group_id}/timeline?after=0").get_json()["items"]
+    assert timeline[-1]["message"]["text"] == "こんにちは"
+    assert (
+        client.post(f"/simulator/chats/{group_id}/text", json={"user_id": hanako, "text": ""}).status_code
+        == 400
+    )
+    assert client.post(f"/simulator/chats/{group_id}/text", data="x").status_code == 400
+    assert client.post(f"/simulator/chats/{group_id}/text", json={"text": "x"}).status_code == 400
+    stranger = platform.add_user("山田一子")
+    assert (
+        client.post(f"/simulator/chats/{group_id}/text", json={"user_id": stranger, "text": "x"}).status_code
+        == 403
+    )
+    assert (
+        client.post("/simulator/chats/Cnope/postback", json={"user_id": hanako, "data": "a=join"}).status_code
+        == 404
+    )
+    assert client.get(f"/simulator/chats/{group_id}/timeline?after=zz").status_code == 200
+
+
+def test_it_needs_a_summary_before_reading_it(app, client):
+    platform = app.extensions["line_emulator"]
+    group_id = group_of(client.post("/simulator/lessons/basics").headers["Location"])
+    hanako = platform.members(group_id)[0]["user_id"]
+    assert client.post(f"/simulator/groups/{group_id}/read", json={"user_id": hanako}).status_code == 409
+    assert client.post(f"/simulator/groups/{group_id}/read", json={"user_id": "Unobody"}).status_code == 400
+    assert client.post(f"/simulator/groups/{group_id}/quake").status_code == 409  # no bot here, no area
 
 
 def test_it_keeps_the_emulator_state_across_restarts(make_app):
@@ -232,6 +331,7 @@ def test_it_mounts_the_emulator_and_keeps_healthz(client):
     health = client.get("/healthz")
     assert health.status_code == 200 and health.get_json()["status"] == "ok"
     assert client.get("/line-api/_sim/groups").get_json() == {"groups": []}
+    assert client.get("/static/simulator/chat.js").status_code == 200
     # The LINE API itself still wants the bot's token.
     assert client.get("/line-api/v2/bot/info").status_code == 401
     assert client.get("/static/simulator/simulator.css").status_code == 200
@@ -292,3 +392,14 @@ def test_it_says_how_far_the_clock_is_ahead():
     assert format_offset(timedelta(0)) == ""
     assert format_offset(timedelta(hours=23)) == "23時間"
     assert format_offset(timedelta(days=1, hours=23, minutes=5)) == "1日と23時間と5分"
+
+
+def test_it_prints_each_lesson_with_the_bots_own_screens(client):
+    quake = client.get("/simulator/lessons/quake/handout").get_data(as_text=True)
+    assert "@page" not in quake and "handout.css" in quake  # A4 print rules live in the stylesheet
+    assert "【訓練】無事を確認しています" in quake and "二戸市で震度4の地震がありました。" in quake
+    assert "出典：気象庁" in quake
+    basics = client.get("/simulator/lessons/basics/handout").get_data(as_text=True)
+    assert basics.count('class="h-step"') == len(LESSONS["basics"].steps)
+    assert "無事ですか？" in basics and "田中次郎さんの無事がまだ確認できていません" in basics
+    assert client.get("/simulator/lessons/nothing/handout").status_code == 404

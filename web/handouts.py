@@ -1,0 +1,132 @@
+"""The handouts' pictures of the screens, built from the bot's own messages.
+
+Each step of a lesson gets a small chat: what the member does and what the
+bot answers, made by the same builders (messages/) the bot sends, so a
+handout never shows a screen the bot no longer draws.  The template
+(templates/simulator/handout.html) draws them as the simulator does, in
+print-friendly HTML rather than screenshots: they print sharp at any size
+and need no image files kept up to date.
+"""
+
+from __future__ import annotations
+
+from datetime import datetime
+
+from domain.kinds import RoundKind
+from domain.quake import describe_quake
+from domain.rounds import MemberView, Tally
+from domain.schedule import parse_schedule
+from messages import commands as say
+from messages import group as group_messages
+from messages import quake as quake_messages
+from messages.flex import format_local
+from web import quake_lesson
+
+# The people in the pictures (the project's personas).
+LEARNER, LEADER, NEIGHBOUR = "鈴木一郎", "佐藤花子", "田中次郎"
+JST = quake_lesson.lesson_telegram().report_datetime.tzinfo
+EXAMPLE_MORNING = datetime(2026, 6, 2, 9, 0, tzinfo=JST)
+EXAMPLE_QUAKE = datetime(2026, 6, 2, 9, 41, tzinfo=JST)
+
+
+def _bot(messages: list[dict]) -> list[dict]:
+    return [{"sender": "bot", "message": m} for m in messages]
+
+
+def _me(text: str) -> dict:
+    return {"sender": "me", "message": {"type": "text", "text": text}}
+
+
+def _other(name: str, text: str) -> dict:
+    return {"sender": "other", "name": name, "message": {"type": "text", "text": text}}
+
+
+def _tally(unanswered: list[str], answered: list[str], need_help: list[str] = ()) -> Tally:
+    views = {name: MemberView(i, name, EXAMPLE_MORNING) for i, name in enumerate([*unanswered, *answered])}
+    return Tally(
+        answered=[views[n] for n in answered],
+        unanswered=[views[n] for n in unanswered],
+        need_help=[views[n] for n in need_help],
+    )
+
+
+def _drill_prompt() -> list[dict]:
+    telegram = quake_lesson.happening_at(quake_lesson.lesson_telegram(), EXAMPLE_QUAKE)
+    headline = quake_messages.quake_headline(describe_quake(telegram, "0321300"))
+    return group_messages.prompt(1, RoundKind.DRILL, headline)
+
+
+def _schedule_reply() -> list[dict]:
+    schedule = parse_schedule("毎日 9:00", EXAMPLE_MORNING.date())
+    return say.schedule_set(schedule.describe(), format_local(EXAMPLE_MORNING))
+
+
+# (lesson, step) -> the little chat for it.  A step missing here has no picture.
+SCREENS = {
+    "join": lambda: [
+        *_bot(group_messages.greeting()[:1]),
+        _me("参加します"),
+        *_bot(group_messages.registered(LEARNER, True)),
+    ],
+    "check": lambda: [_other(LEADER, "/確認"), *_bot(group_messages.prompt(1))],
+    "ok": lambda: [
+        *_bot(group_messages.prompt(1)),
+        _me("OK"),
+        *_bot(group_messages.answer_thanks(LEARNER)),
+    ],
+    "advance": lambda: _bot(group_messages.summary(_tally([NEIGHBOUR], [LEADER, LEARNER]))),
+    "read": lambda: _bot(group_messages.summary(_tally([NEIGHBOUR], [LEADER, LEARNER]))),
+    "quake": lambda: _bot(_drill_prompt()),
+    "answer": lambda: [
+        *_bot(_drill_prompt()),
+        _me(group_messages.drill_label(RoundKind.DRILL) + "助けが必要です"),
+        *_bot(group_messages.help_on_the_way(LEARNER, RoundKind.DRILL)),
+    ],
+    "advance-quake": lambda: _bot(
+        group_messages.summary(_tally([NEIGHBOUR], [LEADER, LEARNER], [LEARNER]), RoundKind.DRILL)
+    ),
+    "leader": lambda: [_me("/リーダー"), *_bot(say.became_leader(LEARNER))],
+    "schedule": lambda: [_me("/設定 毎日 9:00"), *_bot(_schedule_reply())],
+    "status": lambda: [
+        _me("/状況"),
+        *_bot(
+            say.status(
+                [
+                    say.status_schedule(
+                        parse_schedule("毎日 9:00", EXAMPLE_MORNING.date()).describe(), False
+                    ),
+                    say.status_next(format_local(EXAMPLE_MORNING)),
+                    say.status_members(3),
+                ]
+            )
+        ),
+    ],
+    "morning": lambda: _bot(group_messages.prompt(1)),
+}
+_SPECIAL = {("quake", "advance"): "advance-quake", ("quake", "read"): "advance-quake"}
+
+
+def screens(lesson_key: str) -> dict[str, list[dict]]:
+    """Step key -> the items of its picture, for one lesson."""
+    from web.lessons import LESSONS
+
+    pictures = {}
+    for step in LESSONS[lesson_key].steps:
+        name = _SPECIAL.get((lesson_key, step.key), step.key)
+        if name in SCREENS:
+            pictures[step.key] = SCREENS[name]()
+    return pictures
+
+
+def text_on(colour: str | None) -> str:
+    """Black or white text on a button of ``colour``, whichever reads at
+    WCAG AA (4.5:1), as the simulator's chat draws it."""
+    if not colour or len(colour) != 7:
+        return "#000"
+
+    def channel(i: int) -> float:
+        c = int(colour[i : i + 2], 16) / 255
+        return c / 12.92 if c <= 0.03928 else ((c + 0.055) / 1.055) ** 2.4
+
+    luminance = 0.2126 * channel(1) + 0.7152 * channel(3) + 0.0722 * channel(5)
+    return "#fff" if 1.05 / (luminance + 0.05) >= 4.5 else "#000"
