@@ -32,6 +32,7 @@ def main() -> None:
     parser.add_argument("--spacing", type=float, default=0.2, help="seconds between taps")
     parser.add_argument("--latency", type=float, default=0.1, help="seconds per LINE API call")
     parser.add_argument("--workers", type=int, default=2, help="worker processes (at most 2)")
+    parser.add_argument("--drain-timeout", type=float, default=600.0, help="seconds to wait for the answers")
     args = parser.parse_args()
 
     work = harness.workdir("idle-latency")
@@ -66,16 +67,23 @@ def main() -> None:
         harness.log(f"{len(taps)} taps, one every {args.spacing}s")
         posted = line.taps(taps, rate=1 / args.spacing, concurrency=2)
         ids = {r["event_id"] for r in posted["results"] if r["status"] == 200}
-        harness.wait_until(
-            lambda: all(
-                t["accepted_at"] or t["refused"] or time.time() - (t["posted_at"] or 0) > 65
-                for t in line.reply_tokens()
-                if t["event_id"] in ids
-            ),
-            120,
-            "the acknowledgements",
-            interval=1.0,
-        )
+        timed_out = False
+        try:
+            harness.wait_until(
+                lambda: (
+                    harness.answers_stored([round_id]) >= len(ids)
+                    and all(
+                        t["accepted_at"] or t["refused"] or time.time() - (t["posted_at"] or 0) > 65
+                        for t in line.reply_tokens()
+                        if t["event_id"] in ids
+                    )
+                ),
+                args.drain_timeout,
+                "the answers and acknowledgements",
+                interval=1.0,
+            )
+        except TimeoutError:
+            timed_out = True
         tokens = [t for t in line.reply_tokens() if t["event_id"] in ids]
         latencies = [t["accepted_at"] - t["posted_at"] for t in tokens if t["accepted_at"]]
         webhook = [t["answered_at"] - t["posted_at"] for t in tokens if t["answered_at"]]
@@ -84,7 +92,14 @@ def main() -> None:
             "events": len(taps),
             "webhook_200": len(ids),
             "acked": len(latencies),
+            "acks_expired_tokens": sum(
+                1
+                for t in tokens
+                if not t["accepted_at"] and any(r["reason"] == "expired" for r in t["refusals"])
+            ),
             "answers_stored": stored,
+            "answers_lost": len(ids) - stored,
+            "timed_out": timed_out,
             "tap_to_reply_s": {
                 "p50": harness.rounded(harness.percentile(latencies, 50)),
                 "p99": harness.rounded(harness.percentile(latencies, 99)),

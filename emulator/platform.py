@@ -804,6 +804,8 @@ class LinePlatform:
 
     def take_fault(self, path: str, kinds: tuple[str, ...]) -> Fault | None:
         """Consume and return the first pending fault of one of ``kinds`` for ``path``."""
+        if not self._faults:  # the usual case: not worth the lock
+            return None
         with self._lock:
             for fault in self._faults:
                 if fault.kind in kinds and path.startswith(fault.path_prefix):

@@ -195,3 +195,13 @@ def http_client(server):
         return decoded if answer else response.status
 
     return call
+
+
+def test_it_forgets_reply_tokens_20_minutes_old_but_keeps_their_record(platform, world, clock):
+    old = platform.send_text(world.group_id, world.taro, "古い")["event"]
+    clock.advance(20 * 60 + 1)
+    fresh = platform.send_text(world.group_id, world.taro, "新しい")["event"]  # prunes as it issues
+    assert old["replyToken"] not in platform._reply_tokens
+    assert fresh["replyToken"] in platform._reply_tokens
+    logged = [t["event_id"] for t in platform.reply_token_log()]
+    assert old["webhookEventId"] in logged and fresh["webhookEventId"] in logged
