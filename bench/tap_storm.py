@@ -129,7 +129,13 @@ def main() -> None:
             ][: args.spike]
             harness.log(f"spike: {len(spike_taps)} taps at once")
             spike = run_phase(
-                line, processes, spike_taps, None, 64, list(spike_round.values()), args.drain_timeout
+                line,
+                processes,
+                spike_taps,
+                None,
+                args.concurrency,
+                list(spike_round.values()),
+                args.drain_timeout,
             )
             print_phase("spike", spike)
 
