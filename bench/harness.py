@@ -629,7 +629,7 @@ def machine(database_url: str | None = None) -> dict[str, Any]:
         "python": py_platform.python_version(),
         "platform": py_platform.platform(),
         "sqlite": sqlite3.sqlite_version,
-        "load_average_at_start": [round(x, 2) for x in os.getloadavg()],
+        "load_average": [round(x, 2) for x in os.getloadavg()],
     }
     if database_url:
         info["database"] = database_version(database_url)
