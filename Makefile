@@ -35,10 +35,16 @@ format: $(STAMP)
 	$(BIN)/ruff format .
 	$(BIN)/ruff check --fix .
 
+## make bench: every benchmark at full size (issue 7's end-to-end ones take long on a slow bot;
+## each script has scale options for a quick run, e.g. bench/tap_storm.py --groups 20 --spike 200)
 bench: $(STAMP)
 	$(BIN)/python bench/webhook_throughput.py
 	$(BIN)/python bench/sweep_scale.py
 	$(BIN)/python bench/notice_fanout.py
+	$(BIN)/python bench/emulator_capacity.py
+	$(BIN)/python bench/idle_latency.py
+	$(BIN)/python bench/tap_storm.py
+	$(BIN)/python bench/quake_fanout.py
 
 clean:
 	rm -rf $(VENV) instance .pytest_cache

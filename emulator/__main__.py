@@ -1,5 +1,8 @@
 """Run the emulator on its own: ``python -m emulator --webhook-url http://127.0.0.1:5000/callback``.
 
+``--latency 0.1`` holds every Messaging API answer back 100 ms (as a far
+LINE would); ``--rate-limit 2000`` is LINE's per-endpoint limit.
+
 The channel secret and access token come from ``LINE_CHANNEL_SECRET`` and
 ``LINE_CHANNEL_ACCESS_TOKEN`` (the values the bot is configured with), so the
 bot authenticates and verifies signatures exactly as it does with LINE.
@@ -23,7 +26,10 @@ def main(argv: list[str] | None = None) -> None:
     parser.add_argument("--webhook-url", default=os.environ.get("EMULATOR_WEBHOOK_URL"))
     parser.add_argument("--state", default=os.environ.get("EMULATOR_STATE_PATH"))
     parser.add_argument("--monthly-limit", type=int, default=None)
-    parser.add_argument("--rate-limit", type=float, default=None)
+    parser.add_argument("--rate-limit", type=float, default=None, help="requests/s per endpoint")
+    parser.add_argument(
+        "--latency", type=float, default=0.0, help="seconds every Messaging API answer is held back"
+    )
     parser.add_argument("--member-ids-api", action="store_true")
     parser.add_argument("--cors-origin", default=None)
     args = parser.parse_args(argv)
@@ -41,6 +47,7 @@ def main(argv: list[str] | None = None) -> None:
         monthly_limit=args.monthly_limit,
         rate_limit_per_second=args.rate_limit,
         member_ids_api=args.member_ids_api,
+        latency=args.latency,
     )
     server = EmulatorServer(platform, args.host, args.port, cors_origin=args.cors_origin, access_log=True)
     with server:

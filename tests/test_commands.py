@@ -143,11 +143,12 @@ def test_it_says_when_a_round_is_already_open(bot):
 
 # -- status, notices, names ---------------------------------------------------------
 def test_it_reports_status_with_counts_and_usage(world):
-    group_id = setup_group(world, "毎日 9:00")
+    group_id = setup_group(world)
     world.say(group_id, HANAKO, "/確認")
     world.tap(group_id, ICHIRO, "OK")
     world.advance(23 * 3600)
     world.tick()  # the summary: one push to 3 members = 3 messages
+    world.say(group_id, HANAKO, "/設定 毎日 9:00")  # set now, so no routine check comes in between
     world.say(group_id, HANAKO, "/確認")
     world.tap(group_id, JIRO, "OK")
     world.say(group_id, ICHIRO, "/状況")

@@ -141,12 +141,15 @@ def test_it_starts_a_new_month_at_midnight_japan_time(api, platform, world, cloc
     assert platform.usage() == {"month": "2026-02", "total": 3}
 
 
-def test_it_delivers_and_charges_pushes_only_to_friends(api, platform, timeout):
+def test_it_delivers_and_charges_pushes_to_friends_and_refuses_strangers(api, platform, timeout):
     friend = platform.add_user("Friend", friend=True)
     stranger = platform.add_user("Stranger")
     assert push(api, friend, timeout, "hi friend").status_code == 200
-    # LINE answers 200 to unreachable users but delivers and counts nothing.
-    assert push(api, stranger, timeout, "hi stranger").status_code == 200
+    # Never a friend, never wrote to the bot: LINE does not allow the push.
+    with pytest.raises(ApiException) as exc_info:
+        push(api, stranger, timeout, "hi stranger")
+    assert exc_info.value.status == 400
+    assert json.loads(exc_info.value.body) == {"message": "Failed to send messages"}
     assert bot_texts(platform, friend) == ["hi friend"]
     assert bot_texts(platform, stranger) == []
     assert platform.usage()["total"] == 1
