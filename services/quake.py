@@ -24,7 +24,7 @@ from __future__ import annotations
 
 import logging
 from collections import Counter
-from datetime import datetime
+from datetime import datetime, timedelta
 
 from peewee import IntegrityError
 
@@ -40,16 +40,18 @@ from domain.quake import (
     decide,
     describe_quake,
 )
+from messages import group as group_messages
 from messages import quake as quake_messages
-from models import Group, JmaTelegram, Round, db, naive, utc
+from models import Group, JmaTelegram, Outbox, Round, db, naive, utc
 from services.groups import threshold as group_threshold
-from services.outbox import add_push
-from services.rounds import close_round, open_round_ids, open_round_now
+from services.outbox import Recipient, add_push, push_row
+from services.rounds import close_round, close_rounds
 from services.telegrams import telegram_from_row
 
 log = logging.getLogger(__name__)
 
 HANDLE_BATCH = 50
+START_BATCH = 500  # groups per statement when a quake starts their rounds
 
 
 def handle_pending(now: datetime, settings) -> int:
@@ -95,18 +97,21 @@ def handle_telegram(row_id: int, now: datetime, settings) -> Counter | None:
             return outcomes
         groups = _groups_for(telegram)
         last_rounds = last_emergency_rounds([g.id for g in groups])
+        starts: list[tuple[Group, QuakeDecision]] = []
         for group in groups:
             last_round = last_rounds.get(group.id)
             state = GroupQuakeState(group.area_code, group_threshold(group), _last_emergency(last_round))
             decision = decide(telegram, state, now)
             outcomes[decision.reason.value] += 1
             if decision.action is Action.START:
-                if not start_emergency(group, telegram, decision, now, settings):
-                    outcomes["already_started"] += 1
+                starts.append((group, decision))
             elif decision.action is Action.CORRECT:
                 post_correction(group, last_round, now)
             elif decision.reason is Reason.SAME_EVENT:
                 _record_stronger(last_round, decision.intensity)
+        started = start_emergencies(starts, telegram, now, settings)
+        if started < len(starts):
+            outcomes["already_started"] += len(starts) - started
     log.info(
         "JMA %s %s event %s: %s", telegram.info_type, telegram.type_code, telegram.event_id, dict(outcomes)
     )
@@ -146,29 +151,68 @@ def _last_emergency(round_: Round | None) -> LastEmergency | None:
     return LastEmergency(round_.event_id, Intensity(round_.intensity), utc(round_.opened_at))
 
 
-def start_emergency(
-    group: Group, telegram: Telegram, decision: QuakeDecision, now: datetime, settings
-) -> bool:
-    """Close the group's open round (with its summary) and open the
-    emergency round, pushing its prompt.  False when a round for this event
-    already exists (another handler won)."""
-    headline = quake_messages.quake_headline(describe_quake(telegram, group.area_code))
-    try:
-        with db.atomic():  # a savepoint: the unique index may refuse the round
-            for round_id in open_round_ids(group):
-                close_round(round_id, now)
-            open_round_now(
-                group,
-                RoundKind.EMERGENCY,
-                now,
-                settings.emergency_summary_delay,
-                headline=headline,
-                event_id=telegram.event_id,
-                intensity=decision.intensity.value,
+def start_emergencies(
+    starts: list[tuple[Group, QuakeDecision]], telegram: Telegram, now: datetime, settings
+) -> int:
+    """Open an emergency round, with its prompt, in each of the groups,
+    START_BATCH groups per handful of statements (a city may have
+    thousands).  Each group's open round closes first, with its summary, so
+    members answer one prompt at a time.  The unique index on
+    Round(group, event_id) drops a group another handler already started:
+    it gets no second prompt.  Returns how many rounds this call opened."""
+    headlines: dict[str | None, str] = {}
+    opened = 0
+    for start in range(0, len(starts), START_BATCH):
+        batch = starts[start : start + START_BATCH]
+        group_ids = [group.id for group, _ in batch]
+        stale = Round.select(Round.id).where(
+            Round.group.in_(group_ids)
+            & (Round.status == RoundStatus.OPEN)
+            & (Round.event_id.is_null() | (Round.event_id != telegram.event_id))
+        )
+        close_rounds([r.id for r in stale], now)
+        for group, _ in batch:
+            if group.area_code not in headlines:
+                headlines[group.area_code] = quake_messages.quake_headline(
+                    describe_quake(telegram, group.area_code)
+                )
+        due = naive(now + timedelta(seconds=settings.emergency_summary_delay))
+        created = (
+            Round.insert_many(
+                [
+                    {
+                        "group": group.id,
+                        "kind": RoundKind.EMERGENCY,
+                        "opened_at": naive(now),
+                        "summary_due_at": due,
+                        "event_id": telegram.event_id,
+                        "intensity": decision.intensity.value,
+                        "title": headlines[group.area_code],
+                    }
+                    for group, decision in batch
+                ]
             )
-    except IntegrityError:
-        return False
-    return True
+            .on_conflict_ignore()
+            .returning(Round.id, Round.group)
+            .tuples()
+            .execute()
+        )
+        round_of = dict((group_id, round_id) for round_id, group_id in created)
+        prompts = [
+            push_row(
+                Recipient.of_group(group),
+                group_messages.prompt(round_of[group.id], RoundKind.EMERGENCY, headlines[group.area_code]),
+                Purpose.PROMPT,
+                now,
+                round_of[group.id],
+            )
+            for group, _ in batch
+            if group.id in round_of
+        ]
+        if prompts:
+            Outbox.insert_many(prompts).execute()
+        opened += len(prompts)
+    return opened
 
 
 def post_correction(group: Group, round_: Round, now: datetime) -> None:

@@ -5,7 +5,7 @@ The telegram in data/jma-lesson/ (a copy of one the tests use; the app
 never reads tests/) is parsed by the live feed's parser and decided by the
 same rules (domain.quake.decide) against the group's real state; its
 headline is the one members read in a real quake.  Three things differ from
-services/quake.start_emergency, on purpose:
+services/quake.start_emergencies, on purpose:
 
 - the round is a DRILL, so every message carries 【訓練】 (a class must never
   mistake it for a real quake, nor count it as one: drills do not skip the

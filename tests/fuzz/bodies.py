@@ -23,11 +23,11 @@ import jsonschema
 from hypothesis import strategies as st
 from hypothesis_jsonschema import from_schema
 
-from domain.webhook_events import DROP, IGNORE, MAX_EVENT_AGE, MAX_EVENT_LEAD, PROCESS, REJECT
+from domain.webhook_events import CHECKS, DROP, IGNORE, MAX_EVENT_AGE, MAX_EVENT_LEAD, PROCESS, REJECT
 from tests.fuzz.line_schema import _openapi, bot_schema, event_schema, flat_schema, line_schema
 
-# The event types the bot handles (bot/events.py HANDLERS) and their schemas.
-HANDLED = ("message", "postback", "join", "leave", "memberJoined", "memberLeft", "follow")
+# The event types the bot handles (domain.webhook_events.CHECKS) and their schemas.
+HANDLED = tuple(CHECKS)
 SCHEMA_OF = {
     key: target.rsplit("/", 1)[1]
     for key, target in _openapi()["Event"]["discriminator"]["mapping"].items()
