@@ -145,7 +145,7 @@ def start_emergency(
     try:
         with db.atomic():  # a savepoint: the unique index may refuse the round
             for round_id in open_round_ids(group):
-                close_round(round_id, now)
+                close_round(round_id, now, settings)
             open_round_now(
                 group,
                 RoundKind.EMERGENCY,
