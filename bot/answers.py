@@ -127,14 +127,14 @@ def _ok(ctx: EventContext, open_rounds: list[Round]) -> None:
         messages += group_messages.answer_thanks(ctx.member.name)
     if AnswerOutcome.HELP_KEPT in outcomes:
         messages += followup_messages.help_kept(ctx.member.name)
-    messages += _end_own_follow_ups(ctx)
+    messages += end_own_follow_ups(ctx)
     if messages:
         ctx.reply(messages, Purpose.ACK)
 
 
 def _late_ok(ctx: EventContext, from_button: bool) -> bool:
     """An OK after the check closed: it ends the sender's own follow-ups."""
-    told = _end_own_follow_ups(ctx)
+    told = end_own_follow_ups(ctx)
     if told:
         ctx.reply(group_messages.answer_thanks(ctx.member.name) + told, Purpose.ACK)
         return True
@@ -147,9 +147,10 @@ def _late_ok(ctx: EventContext, from_button: bool) -> bool:
     return False
 
 
-def _end_own_follow_ups(ctx: EventContext) -> list[dict]:
-    """End the sender's unanswered follow-ups; the messages the group reads
-    about it (leaders-only follow-ups are told to the leaders instead)."""
+def end_own_follow_ups(ctx: EventContext) -> list[dict]:
+    """The sender is here: end their unanswered follow-ups.  Returns what the
+    group reads about it (leaders-only follow-ups are told to the leaders
+    instead, by push)."""
     ended = followups.end_by_own_ok(ctx.group, ctx.member, ctx.now)
     if not ended:
         return []
@@ -160,7 +161,7 @@ def _end_own_follow_ups(ctx: EventContext) -> list[dict]:
     told = followup_messages.own_ok(ctx.member.name, claimers, kind)
     if any(f.shown_to == NamesAudience.GROUP for f in ended):
         return told
-    followups.push_to_leaders(ctx.group, told, Purpose.FOLLOW_UP, ctx.now, ended[-1].round_id)
+    ctx.queued += followups.push_to_leaders(ctx.group, told, Purpose.FOLLOW_UP, ctx.now, ended[-1].round_id)
     return []
 
 

@@ -14,7 +14,7 @@ from collections.abc import Callable
 from dataclasses import dataclass
 from enum import Enum
 
-from bot import quake_commands
+from bot import answers, quake_commands
 from bot.context import EventContext
 from bot.permissions import Role, allowed, refuse
 from domain import schedule as schedules
@@ -214,7 +214,7 @@ def cmd_away(ctx: EventContext, command: Command) -> None:
         return
     person = ctx.member.person
     # Whoever sends it is here to send it: their own unanswered follow-ups end.
-    told = followups.end_by_own_ok(ctx.group, ctx.member, ctx.now)
+    told = answers.end_own_follow_ups(ctx)
     if parsed.end:
         was_away = absence.away_now(person, ctx.now, ctx.settings.tz)
         absence.set_away(person, None)
@@ -222,9 +222,7 @@ def cmd_away(ctx: EventContext, command: Command) -> None:
     else:
         absence.set_away(person, parsed.until)
         reply = say.away_set(ctx.member.name, parsed.until.month, parsed.until.day)
-    if told and any(f.shown_to == NamesAudience.GROUP for f in told):
-        reply += followup_messages.own_ok(ctx.member.name, [], rounds.latest_round(ctx.group).kind)
-    ctx.reply(reply)
+    ctx.reply(reply + told)
 
 
 # -- leader commands --------------------------------------------------------------

@@ -115,16 +115,16 @@ def _tell(
     if follow_up.shown_to == NamesAudience.GROUP:
         ctx.reply(told, Purpose.FOLLOW_UP, fallback_push=in_group)
         if not in_group:
-            add_push(group, told, Purpose.FOLLOW_UP, ctx.now, round=follow_up.round_id)
+            ctx.queued.append(add_push(group, told, Purpose.FOLLOW_UP, ctx.now, round=follow_up.round_id))
     else:
         ctx.reply(told, Purpose.FOLLOW_UP)
         if not serious:
-            followups.push_to_leaders(
+            ctx.queued += followups.push_to_leaders(
                 group, told, Purpose.FOLLOW_UP, ctx.now, follow_up.round_id, member.person_id
             )
     if serious:
         when = format_local(ctx.now.astimezone(ctx.settings.tz))
-        followups.push_to_leaders(
+        ctx.queued += followups.push_to_leaders(
             group,
             followup_messages.to_leaders(view, outcome, member.name, when, kind),
             Purpose.ESCALATION,

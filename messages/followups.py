@@ -249,14 +249,11 @@ def help_kept(name: str) -> list[dict]:
 def reminder(views: Sequence[FollowUpView], kind: str, leaders: list[str] | None) -> list[dict]:
     """Follow-ups nobody has claimed, raised once more.  ``leaders``: the
     names to address in the group (None: it goes to each leader one-to-one)."""
-    label = label_of(kind)
     people = _("、").join(person(v) for v in views)
-    body = label + _("【確認のお願い】まだどなたも確認に向かっていない方がいます：{people}").format(
-        people=people
-    )
+    body = label_of(kind) + _("【確認のお願い】")
     if leaders is not None:
-        to = names(leaders) if leaders else _("リーダーの方")
-        body = _("{to}へ\n").format(to=to) + body
+        body += _("{to}へ：").format(to=names(leaders) if leaders else _("リーダーの方"))
+    body += _("まだどなたも確認に向かっていない方がいます：{people}").format(people=people)
     body += "\n" + _("お声がけできる方を決めて、ボタンを押してください。")
     return [text(clip(body, 4900)), *claim_buttons(views, kind, max_messages=3)]
 

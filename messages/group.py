@@ -246,7 +246,8 @@ def summary_text(
         )
     else:
         lines.append(label + _("全員の無事が確認できました。ご協力ありがとうございます。"))
-    if (helped or waiting) and tally.ok:
+    detailed = bool(tally.need_help or tally.away or tally.offline)
+    if (helped or waiting) and tally.ok and not detailed:
         lines.append(_("（{count}人の方は確認できました）").format(count=len(tally.ok)))
     if tally.away:
         away = [
@@ -256,7 +257,7 @@ def summary_text(
             for m in tally.away
         ]
         lines.append(_("お休み中：") + _names_within(away, room // 2))
-    if tally.need_help or tally.away or tally.offline:
+    if detailed:
         lines.append(breakdown(tally))
     if skipped_routine:
         lines.append(skipped_line(skipped_routine))

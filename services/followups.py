@@ -35,7 +35,7 @@ from domain.kinds import (
     NamesAudience,
     Purpose,
 )
-from models import FollowUp, Group, Member, OfflineMember, Person, Round, db, naive
+from models import FollowUp, Group, Member, OfflineMember, Outbox, Person, Round, db, naive
 from services.outbox import add_push
 from services.rollcall import LeaderView, leaders_of
 
@@ -268,10 +268,10 @@ def push_to_leaders(
     now: datetime,
     round_id: int | None = None,
     exclude_person_id: int | None = None,
-) -> int:
+) -> list[Outbox]:
     """Push ``messages`` to each reachable leader one-to-one (one message
-    each); returns how many were queued."""
-    leaders = reachable_leaders(group, exclude_person_id)
-    for leader in leaders:
+    each); returns the rows queued (the caller's job sends them at once)."""
+    return [
         add_push(leader.recipient, messages, purpose, now, round=round_id)
-    return len(leaders)
+        for leader in reachable_leaders(group, exclude_person_id)
+    ]

@@ -124,7 +124,7 @@ def test_it_hears_ok_and_help_and_sums_up_after_the_shorter_delay(quake_world, f
     # Who asked for help comes first, and is never counted as confirmed.
     assert summary["message"]["text"].startswith("助けが必要な方：田中次郎さん\n")
     assert "佐藤花子さんの無事がまだ確認できていません" in summary["message"]["text"]
-    assert "（1人の方は確認できました）" in summary["message"]["text"]
+    assert "参加3人：無事 1人・助けが必要 1人・まだ 1人" in summary["message"]["text"]
 
 
 def test_it_corrects_a_round_when_jma_withdraws_the_report(quake_world, fake_jma):
