@@ -214,7 +214,6 @@ def test_names_go_to_the_leaders_only_when_the_group_wants_that(world):
 
 def test_names_are_never_lost_while_no_leader_can_receive_them(world):
     group_id = setup_group(world)  # 佐藤花子 has not added the bot as a friend
-    reply = None
     world.say(group_id, HANAKO, "/設定 名前 リーダーだけ")
     reply = world.last_text(group_id)
     assert "佐藤花子さんはまだ「つながり」と友だちになっていません" in reply
@@ -229,7 +228,7 @@ def test_names_are_never_lost_while_no_leader_can_receive_them(world):
 def test_people_without_line_are_in_every_summary_until_a_neighbour_confirms_them(world):
     group_id = setup_group(world)
     world.say(group_id, HANAKO, "/名簿 追加 高橋ウメ")
-    for day in (1, 2):
+    for _ in ("the first day", "the next"):
         world.say(group_id, HANAKO, "/確認")
         for name in (HANAKO, ICHIRO, JIRO):
             world.tap(group_id, name, "OK")
