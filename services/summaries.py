@@ -119,9 +119,10 @@ def write_summaries(closed: list[ClosedRound], now: datetime, settings: Settings
 
     own: dict[tuple[int, tuple[str, int]], FollowUp] = {}  # (round, person) -> this round's
     older: dict[tuple[int, tuple[str, int]], FollowUp] = {}  # (group, person) -> live, older round
+    closed_ids = {r.id for r in closed}
     for f in existing:
         key = _key(f.member_id, f.offline_member_id)
-        if any(f.round_id == r.id for r in closed):
+        if f.round_id in closed_ids:
             own[(f.round_id, key)] = f
         elif f.state in LIVE_FOLLOW_UP_STATES:
             older[(f.group_id, key)] = f
