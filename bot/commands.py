@@ -38,11 +38,12 @@ class Bare(Enum):
     A bare command from someone without the role, or with an argument that
     does not read, was probably conversation: the bot stays quiet."""
 
-    NEVER = "never"  # free text follows (お知らせ, 名前) or it changes too much (退会)
-    ALONE = "alone"  # the word alone: 「状況」「確認」
-    WITH_ARGUMENT = (
-        "with-argument"  # only with an argument that reads (「お休み 3日」; 「お休み」 is good night)
-    )
+    # Free text follows (お知らせ, 名前), or it changes too much (退会).
+    NEVER = "never"
+    # The word alone: 「状況」「確認」.
+    ALONE = "alone"
+    # Only with an argument that reads: 「お休み 3日」 (「お休み」 alone is good night).
+    WITH_ARGUMENT = "with-argument"
     ANY = "any"
 
 
