@@ -108,7 +108,19 @@ def write_summaries(closed: list[ClosedRound], now: datetime, settings: Settings
     if not closed:
         return 0
     group_ids = sorted({r.group_id for r in closed})
-    groups = {g.id: g for g in Group.select().where(Group.id.in_(group_ids))}
+    groups = {
+        g.id: g
+        for g in Group.select(
+            Group.id,
+            Group.line_group_id,
+            Group.active,
+            Group.member_count,
+            Group.names_to,
+            Group.schedule,
+            Group.paused,
+            Group.next_round_at,
+        ).where(Group.id.in_(group_ids))
+    }
     members = member_views(group_ids)
     offline = offline_views(group_ids)
     answers = answers_of([r.id for r in closed])
@@ -129,7 +141,9 @@ def write_summaries(closed: list[ClosedRound], now: datetime, settings: Settings
 
     # (round, group, tally, [(kind, person key, name, this round's, older live)], friends, to_leaders)
     plans = []
-    new_rows = []
+    new_rows: list[dict] = []
+    carried_rows: list[dict] = []
+    created_at = naive(now)
     for round_ in closed:
         group = groups[round_.group_id]
         day = utc(round_.opened_at).astimezone(settings.tz).date()
@@ -158,35 +172,42 @@ def write_summaries(closed: list[ClosedRound], now: datetime, settings: Settings
             if mine is not None:
                 continue
             carried = before is not None and before.state != FollowUpState.OPEN
-            new_rows.append(
-                {
-                    "round": round_.id,
-                    "group": group.id,
-                    "member": key[1] if key[0] == "m" else None,
-                    "offline_member": key[1] if key[0] == "o" else None,
-                    "name": name[:60],
-                    "kind": kind,
-                    "state": before.state if carried else FollowUpState.OPEN,
-                    "shown_to": shown_to,
-                    "created_at": naive(now),
-                    "remind_at": None if carried else remind_at,
-                    "claimed_by": before.claimed_by_id if carried else None,
-                    "claimed_at": before.claimed_at if carried else None,
-                    "unreachable_at": before.unreachable_at if carried else None,
-                }
-            )
+            row = {
+                "round": round_.id,
+                "group": group.id,
+                "member": key[1] if key[0] == "m" else None,
+                "offline_member": key[1] if key[0] == "o" else None,
+                "name": name[:60],
+                "kind": kind,
+                "shown_to": shown_to,
+                "created_at": created_at,
+            }
+            if carried:
+                row.update(
+                    state=before.state,
+                    claimed_by=before.claimed_by_id,
+                    claimed_at=before.claimed_at,
+                    unreachable_at=before.unreachable_at,
+                )
+                carried_rows.append(row)
+            else:
+                row["remind_at"] = remind_at
+                new_rows.append(row)
         plans.append((round_, group, result, entries, friends, to_leaders))
 
     created: dict[tuple[int, tuple[str, int]], int] = {}
-    for start in range(0, len(new_rows), INSERT_CHUNK):
-        rows = (
-            FollowUp.insert_many(new_rows[start : start + INSERT_CHUNK])
-            .returning(FollowUp.id, FollowUp.round, FollowUp.member, FollowUp.offline_member)
-            .tuples()
-            .execute()
-        )
-        for follow_up_id, round_id, member_id, offline_id in rows:
-            created[(round_id, _key(member_id, offline_id))] = follow_up_id
+    # Two shapes, so that the common one (nothing carried over) writes only
+    # the columns it has: the insert is most of a summary's cost.
+    for shape in (new_rows, carried_rows):
+        for start in range(0, len(shape), INSERT_CHUNK):
+            rows = (
+                FollowUp.insert_many(shape[start : start + INSERT_CHUNK])
+                .returning(FollowUp.id, FollowUp.round, FollowUp.member, FollowUp.offline_member)
+                .tuples()
+                .execute()
+            )
+            for follow_up_id, round_id, member_id, offline_id in rows:
+                created[(round_id, _key(member_id, offline_id))] = follow_up_id
 
     superseded: dict[int, int] = {}
     raised_again: list[int] = []  # this round's own follow-ups, named to everyone just now
