@@ -180,3 +180,15 @@ def test_it_does_not_catch_up_when_invited_back(world):
     world.advance(DAY)
     world.tick()
     assert Round.select().count() == 1
+
+
+def test_it_tells_the_leader_first_when_most_of_the_group_has_not_joined(world):
+    group_id = world.group(HANAKO, ICHIRO, JIRO, "山田太郎")
+    world.join(group_id, HANAKO)
+    world.lead(group_id, HANAKO)
+    world.say(group_id, HANAKO, "/確認")
+    note, prompt = world.bot_items(group_id)[-2:]
+    assert note["via"] == prompt["via"] == "reply"  # one free reply: the note first, then the check
+    assert world.bot_texts(group_id)[-2].startswith("参加している方は4人中1人です")
+    assert [a["label"] for a in postback_actions(note["message"])] == ["参加する"]
+    assert [a["label"] for a in postback_actions(prompt["message"])] == ["OK"]
