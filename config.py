@@ -79,6 +79,9 @@ class Settings:
     redis_url: str | None = None
     checkin_summary_delay: float = 23 * 3600
     emergency_summary_delay: float = 3 * 3600
+    # From a summary to raising, once more to the leaders, the people nobody
+    # has said they will check on.
+    followup_remind_after: float = 3 * 3600
     tick_seconds: float = 30
     timezone: str = "Asia/Tokyo"
     line_timeout: float = 10.0
@@ -176,6 +179,9 @@ def load_settings(environ: dict[str, str] | None = None) -> Settings:
         ),
         emergency_summary_delay=parse_duration(
             "EMERGENCY_SUMMARY_DELAY", env.get("EMERGENCY_SUMMARY_DELAY") or "3h"
+        ),
+        followup_remind_after=parse_duration(
+            "FOLLOWUP_REMIND_AFTER", env.get("FOLLOWUP_REMIND_AFTER") or "3h"
         ),
         tick_seconds=parse_duration("TICK_SECONDS", env.get("TICK_SECONDS") or "30"),
         timezone=timezone,

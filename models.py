@@ -31,7 +31,15 @@ from peewee import (
 )
 from playhouse.db_url import connect
 
-from domain.kinds import AnswerKind, OutboxState, RecipientKind, RoundKind, RoundStatus
+from domain.kinds import (
+    AnswerKind,
+    FollowUpState,
+    NamesAudience,
+    OutboxState,
+    RecipientKind,
+    RoundKind,
+    RoundStatus,
+)
 from domain.names import clean_name
 
 db = DatabaseProxy()
@@ -95,6 +103,9 @@ class Group(BaseModel):
     # Where the group is (JMA 市町村等 code) and the quake threshold.
     area_code = CharField(max_length=7, null=True, index=True)
     quake_threshold = CharField(max_length=4, default="5-")
+    # Who reads the names in a summary (domain.kinds.NamesAudience):
+    # /設定 名前 リーダーだけ sends them to each leader one-to-one.
+    names_to = CharField(max_length=8, default=NamesAudience.GROUP)
 
 
 class Person(BaseModel):
@@ -150,6 +161,9 @@ class Round(BaseModel):
     event_id = CharField(max_length=40, null=True, index=True)
     intensity = CharField(max_length=4, null=True)
     title = TextField(null=True)
+    # A routine occurrence that came due while this round was open: it was
+    # not opened (members were being asked already) and the summary says so.
+    skipped_routine_at = DateTimeField(null=True)
 
     class Meta:
         # At most one round per group per JMA event, whoever handles which
@@ -167,6 +181,60 @@ class Answer(BaseModel):
 
     class Meta:
         indexes = ((("round", "member"), True),)
+
+
+class OfflineMember(BaseModel):
+    """Someone in a group's roll call who is not on LINE (/名簿 追加 高橋ウメ).
+
+    They cannot answer, so every summary lists them (「高橋ウメさん（LINEなし）」)
+    until a neighbour who phoned or visited confirms them through the
+    follow-up loop.  Rows are kept after /名簿 削除 (active=False)."""
+
+    group = ForeignKeyField(Group, backref="offline_members", on_delete="CASCADE")
+    name = CharField(max_length=40)
+    active = BooleanField(default=True)
+    added_at = DateTimeField()
+    added_by = ForeignKeyField(Member, null=True, backref="offline_added", on_delete="SET NULL")
+    removed_at = DateTimeField(null=True)
+
+
+class FollowUp(BaseModel):
+    """Someone a summary asks neighbours to check on, and what came of it.
+
+    One per person per round.  ``kind`` (domain.kinds.FollowUpKind) says why:
+    unanswered, asked for help, or on the 名簿 without LINE.  ``state``
+    (FollowUpState) is open -> claimed -> done, with escalated after
+    連絡がつかない; ``outcome`` (FollowUpOutcome) says how it ended.  Who and
+    when are kept for each step (claimed_*, outcome_*, unreachable_at).  When
+    a newer summary asks about the same person again, the older live
+    follow-up is done with outcome superseded and ``superseded_by`` points at
+    the new one (its claim carries over).  The operator console reads these
+    rows; docs/architecture.md describes every field."""
+
+    round = ForeignKeyField(Round, backref="follow_ups", on_delete="CASCADE")
+    group = ForeignKeyField(Group, backref="follow_ups", on_delete="CASCADE")
+    member = ForeignKeyField(Member, null=True, backref="follow_ups", on_delete="CASCADE")
+    offline_member = ForeignKeyField(OfflineMember, null=True, backref="follow_ups", on_delete="CASCADE")
+    name = CharField(max_length=60)  # as the summary named them
+    kind = CharField(max_length=12)  # domain.kinds.FollowUpKind
+    state = CharField(max_length=10, default=FollowUpState.OPEN, index=True)  # FollowUpState
+    # Where the names went (NamesAudience): the group, or the leaders only.
+    shown_to = CharField(max_length=8, default=NamesAudience.GROUP)
+    created_at = DateTimeField()
+    # Raised once more to the leaders if nobody has claimed it by then.
+    remind_at = DateTimeField(null=True, index=True)
+    reminded_at = DateTimeField(null=True)
+    claimed_by = ForeignKeyField(Member, null=True, backref="claimed_follow_ups", on_delete="SET NULL")
+    claimed_at = DateTimeField(null=True)
+    outcome = CharField(max_length=12, null=True)  # domain.kinds.FollowUpOutcome
+    outcome_by = ForeignKeyField(Member, null=True, backref="recorded_follow_ups", on_delete="SET NULL")
+    outcome_at = DateTimeField(null=True)
+    unreachable_at = DateTimeField(null=True)  # when 連絡がつかない was recorded, if ever
+    superseded_by = ForeignKeyField("self", null=True, backref="supersedes", on_delete="SET NULL")
+
+    class Meta:
+        # One per person per round (NULLs never collide).
+        indexes = ((("round", "member"), True), (("round", "offline_member"), True))
 
 
 class WebhookEvent(BaseModel):
@@ -326,6 +394,8 @@ ALL_MODELS = [
     Member,
     Round,
     Answer,
+    OfflineMember,
+    FollowUp,
     WebhookEvent,
     Outbox,
     JmaFeedState,

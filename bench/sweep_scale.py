@@ -115,7 +115,7 @@ def run(groups: int, workdir: str) -> dict:
         later = now + timedelta(seconds=settings.checkin_summary_delay)
         counter.count = 0
         t0 = time.perf_counter()
-        closed = close_due_rounds(later)
+        closed = close_due_rounds(later, settings)
         t_close = time.perf_counter() - t0
         q_close = counter.count
     assert opened == groups and closed == groups, (opened, closed)

@@ -12,21 +12,39 @@ from __future__ import annotations
 import unicodedata
 from collections.abc import Callable
 from dataclasses import dataclass
+from enum import Enum
 
-from bot import quake_commands
+from bot import answers, quake_commands
 from bot.context import EventContext
 from bot.permissions import Role, allowed, refuse
 from domain import schedule as schedules
-from domain.commands import Command
-from domain.kinds import Purpose, RoundKind
+from domain.absence import AbsenceError, parse_absence
+from domain.commands import Command, suggest_command
+from domain.kinds import FollowUpState, NamesAudience, Purpose, RoundKind
+from domain.rounds import mostly_unregistered
 from messages import commands as say
+from messages import followups as followup_messages
 from messages import group as group_messages
-from messages.flex import format_local, utf16_len
+from messages.flex import clip, format_local, utf16_len
 from models import utc
-from services import groups, membership, rounds
+from services import absence, followups, groups, membership, rollcall, roster, rounds
 from services.usage import group_month_usage
 
 NAME_LIMIT = 20
+
+
+class Bare(Enum):
+    """Whether a command works typed without its slash (「状況」「設定 毎日 9:00」).
+    A bare command from someone without the role, or with an argument that
+    does not read, was probably conversation: the bot stays quiet."""
+
+    # Free text follows (お知らせ, 名前), or it changes too much (退会).
+    NEVER = "never"
+    # The word alone: 「状況」「確認」.
+    ALONE = "alone"
+    # Only with an argument that reads: 「お休み 3日」 (「お休み」 alone is good night).
+    WITH_ARGUMENT = "with-argument"
+    ANY = "any"
 
 
 @dataclass(frozen=True)
@@ -38,11 +56,19 @@ class CommandSpec:
     # (anyone may claim a leaderless group with /リーダー; only a leader
     # appoints another with /リーダー お名前).
     role_with_argument: Role | None = None
+    bare: Bare = Bare.NEVER
 
     def role_for(self, command: Command) -> Role:
         if command.arg and self.role_with_argument is not None:
             return self.role_with_argument
         return self.role
+
+    def takes_bare(self, command: Command) -> bool:
+        if self.bare is Bare.ANY:
+            return True
+        if self.bare is Bare.ALONE:
+            return not command.arg
+        return self.bare is Bare.WITH_ARGUMENT and bool(command.arg)
 
 
 def _local(ctx: EventContext, moment) -> str:
@@ -86,6 +112,7 @@ def cmd_quit(ctx: EventContext, command: Command) -> None:
     was_last_leader = ctx.is_leader and len(membership.leaders(ctx.group)) == 1
     name = ctx.member.name
     membership.leave(ctx.group, [ctx.person.id], ctx.now)
+    followups.withdraw_members(ctx.group, [ctx.person.id], ctx.now)
     membership.forget_if_unused(ctx.person)
     ctx.reply(say.quit_done(name) + (say.leaderless() if was_last_leader else []))
 
@@ -157,7 +184,10 @@ def appoint_leader(ctx: EventContext, wanted_text: str, hand_over: bool = False)
 
 
 def cmd_status(ctx: EventContext, command: Command) -> None:
+    """/状況: the schedule, each open check's counts (which add up), the
+    follow-ups under way, who is registered and who has not joined."""
     group = ctx.group
+    groups.set_member_count(group, ctx.member_count)
     lines = []
     if group.schedule:
         lines.append(
@@ -168,42 +198,130 @@ def cmd_status(ctx: EventContext, command: Command) -> None:
     else:
         lines.append(say.status_no_schedule())
     lines.append(quake_commands.status_line(group))
-    round_ = rounds.current_round(group)
-    if round_ is not None:
-        result = rounds.round_tally(round_)
+    for round_ in reversed(rounds.open_rounds(group)):
+        result = rollcall.round_tally(round_, ctx.settings.tz, group)
         lines.append(
             say.status_round(
-                len(result.answered),
+                len(result.ok),
                 len(result.need_help),
                 len(result.unanswered),
                 _local(ctx, round_.summary_due_at),
+                away=len(result.away),
+                offline=len(result.offline),
+                label=group_messages.drill_label(round_.kind),
             )
         )
-    lines.append(say.status_members(membership.count_active(group)))
+    live = followups.live_in_group(group)
+    if live:
+        states = [f.state for f in live]
+        lines.append(
+            say.status_follow_ups(
+                states.count(FollowUpState.OPEN),
+                states.count(FollowUpState.CLAIMED),
+                states.count(FollowUpState.ESCALATED),
+            )
+        )
+    registered = membership.count_active(group)
+    lines.append(say.status_members(registered, len(roster.offline_members(group))))
+    not_joined = max(0, group.member_count - registered) if group.member_count is not None else 0
+    if not_joined:
+        lines.append(say.status_not_joined(not_joined))
+    if group.names_to == NamesAudience.LEADERS:
+        lines.append(say.status_names_to_leaders())
     if ctx.is_leader:
         # What this group's pushes cost this month: for its leaders only, and
         # only its own share (other groups' use is theirs).
         lines.append(say.status_usage(group_month_usage(group, ctx.now, ctx.settings.tz)))
-    ctx.reply(say.status(lines), Purpose.STATUS)
+    messages = say.status(lines)
+    if not_joined:
+        messages.append(group_messages.join_invitation())
+    ctx.reply(messages, Purpose.STATUS)
+
+
+def cmd_away(ctx: EventContext, command: Command) -> None:
+    """/お休み 12月5日まで | 3日 | おわり: a member away (入院, 旅行) is listed
+    as お休み中, never as unanswered; it ends by itself."""
+    if ctx.member is None or not ctx.member.active:
+        if command.slash:
+            ctx.reply(group_messages.please_join(), Purpose.PLEASE_JOIN)
+        return
+    if not command.arg:
+        ctx.reply(say.away_usage())
+        return
+    today = ctx.now.astimezone(ctx.settings.tz).date()
+    try:
+        parsed = parse_absence(command.arg, today)
+    except AbsenceError:
+        if command.slash:
+            ctx.reply(say.away_usage(unreadable=True))
+        return
+    person = ctx.member.person
+    # Whoever sends it is here to send it: their own unanswered follow-ups end.
+    told = answers.end_own_follow_ups(ctx)
+    if parsed.end:
+        was_away = absence.away_now(person, ctx.now, ctx.settings.tz)
+        absence.set_away(person, None)
+        reply = say.away_ended(ctx.member.name) if was_away else say.away_not_set(ctx.member.name)
+    else:
+        absence.set_away(person, parsed.until)
+        reply = say.away_set(ctx.member.name, parsed.until.month, parsed.until.day)
+    ctx.reply(reply + told)
 
 
 # -- leader commands --------------------------------------------------------------
+_NAMES_TO = {
+    NamesAudience.LEADERS: ("リーダーだけ", "リーダーのみ", "リーダー", "leaders", "leader"),
+    NamesAudience.GROUP: ("みんな", "全員", "グループ", "みなさん", "everyone", "all", "group"),
+}
+_NAMES_WORDS = ("名前", "なまえ", "names", "name")
+
+
 def cmd_schedule(ctx: EventContext, command: Command) -> None:
+    word, _, rest = command.arg.partition(" ")
+    if word in _NAMES_WORDS:
+        set_names_to(ctx, command, rest.strip())
+        return
     today = ctx.now.astimezone(ctx.settings.tz).date()
     try:
         parsed = schedules.parse_schedule(command.arg, today)
     except schedules.ScheduleError:
-        ctx.reply(say.schedule_unknown(schedules.EXAMPLES))
+        if command.slash:
+            ctx.reply(say.schedule_unknown(schedules.EXAMPLES))
         return
     next_at = groups.set_schedule(ctx.group, parsed, ctx.now, ctx.settings.tz)
     ctx.reply(say.schedule_set(parsed.describe(), _local(ctx, next_at)))
 
 
+def set_names_to(ctx: EventContext, command: Command, choice: str) -> None:
+    """/設定 名前 リーダーだけ | みんな."""
+    audience = next((a for a, words in _NAMES_TO.items() if choice.lower() in words), None)
+    if audience is None:
+        if command.slash:
+            ctx.reply(say.names_usage())
+        return
+    groups.set_names_to(ctx.group, audience)
+    if audience is NamesAudience.GROUP:
+        ctx.reply(say.names_to_group_set())
+        return
+    not_friends = [m.name for m in membership.leaders(ctx.group) if not m.person.friend]
+    ctx.reply(say.names_to_leaders_set(not_friends, followup_messages.befriend_how()))
+
+
 def cmd_check(ctx: EventContext, command: Command) -> None:
-    open_round = rounds.current_round(ctx.group)
+    # A drill running does not hold up a real check (they may run side by side).
+    open_round = next((r for r in rounds.open_rounds(ctx.group) if r.kind != RoundKind.DRILL), None)
     if open_round is not None:
         ctx.reply(say.round_in_progress(_local(ctx, open_round.summary_due_at)))
         return
+    groups.set_member_count(ctx.group, ctx.member_count)
+    registered = membership.count_active(ctx.group)
+    # Fewer than half have joined: the leader reads that first (with a
+    # 参加する button for the others), and the check starts all the same.
+    first = (
+        group_messages.few_registered(registered, ctx.group.member_count)
+        if mostly_unregistered(registered, ctx.group.member_count)
+        else []
+    )
     # The prompt rides on the reply to the leader's command: free, and it
     # is pushed only if the reply token has run out.
     rounds.open_round_now(
@@ -211,7 +329,7 @@ def cmd_check(ctx: EventContext, command: Command) -> None:
         RoundKind.MANUAL,
         ctx.now,
         ctx.settings.checkin_summary_delay,
-        announce=lambda prompt, round_: ctx.reply(prompt, Purpose.PROMPT, fallback_push=True),
+        announce=lambda prompt, round_: ctx.reply(first + prompt, Purpose.PROMPT, fallback_push=True),
     )
 
 
@@ -241,39 +359,110 @@ def cmd_notice(ctx: EventContext, command: Command) -> None:
         return
     room = group_messages.notice_room()
     if utf16_len(body) > room:
-        ctx.reply(say.notice_too_long(room))
+        ctx.reply(say.notice_too_long(room, utf16_len(body) - room, _split_hint(body, room)))
         return
     # A reply reaches the whole group just like a push, and is free.
     ctx.reply(group_messages.notice(body), Purpose.NOTICE, fallback_push=True)
 
 
+def _split_hint(body: str, room: int) -> str:
+    """The last words of a first part that fits: where the leader could cut,
+    at the end of a line or a sentence when there is one near the limit."""
+    first = clip(body, room, ellipsis="")
+    for mark in ("\n", "。", "、"):
+        cut = first.rfind(mark)
+        if cut >= len(first) // 2:
+            first = first[: cut + (0 if mark == "\n" else 1)]
+            break
+    return first.rstrip()[-15:]
+
+
+# -- /名簿 ---------------------------------------------------------------------------
+_ROSTER_ADD = ("追加", "add", "入れる", "いれる", "登録")
+_ROSTER_REMOVE = ("削除", "remove", "外す", "はずす", "消す", "けす", "解除")
+
+
+def _clean_name(text: str) -> str | None:
+    name = text.strip().removesuffix("さん").strip()
+    if not name or len(name) > NAME_LIMIT or any(unicodedata.category(c).startswith("C") for c in name):
+        return None
+    return name
+
+
+def cmd_roster(ctx: EventContext, command: Command) -> None:
+    """/名簿 [追加|削除 お名前]: people without LINE in the roll call."""
+    group = ctx.group
+    offline = roster.offline_members(group)
+    if not command.arg:
+        members = sorted(membership.active_members(group), key=lambda m: (m.registered_at, m.id))
+        not_joined = max(0, group.member_count - len(members)) if group.member_count is not None else None
+        ctx.reply(say.roster([(m.name, m.is_leader) for m in members], [o.name for o in offline], not_joined))
+        return
+    action, _, rest = command.arg.partition(" ")
+    name = _clean_name(rest)
+    if action not in _ROSTER_ADD + _ROSTER_REMOVE or name is None:
+        if command.slash:
+            ctx.reply(say.roster_usage())
+        return
+    existing = roster.find_offline(group, name)
+    if action in _ROSTER_ADD:
+        if existing is not None:
+            ctx.reply(say.roster_exists(name))
+        elif roster.add_offline(group, name, ctx.member, ctx.now) is None:
+            ctx.reply(say.roster_full(roster.MAX_OFFLINE))
+        else:
+            ctx.reply(say.roster_added(name))
+    elif existing is None:
+        ctx.reply(say.roster_not_found(name, [o.name for o in offline]))
+    else:
+        roster.remove_offline(existing, ctx.now)
+        ctx.reply(say.roster_removed(name))
+
+
 COMMANDS: dict[str, CommandSpec] = {
     spec.name: spec
     for spec in (
-        CommandSpec("help", cmd_help),
+        CommandSpec("help", cmd_help, bare=Bare.ALONE),
         CommandSpec("name", cmd_name),
         CommandSpec("quit", cmd_quit),
-        CommandSpec("status", cmd_status),
+        CommandSpec("status", cmd_status, bare=Bare.ALONE),
+        CommandSpec("away", cmd_away, bare=Bare.WITH_ARGUMENT),
         CommandSpec("leader", cmd_leader, role_with_argument=Role.LEADER),
-        CommandSpec("schedule", cmd_schedule, Role.LEADER),
-        CommandSpec("check", cmd_check, Role.LEADER),
-        CommandSpec("pause", cmd_pause, Role.LEADER),
-        CommandSpec("resume", cmd_resume, Role.LEADER),
+        CommandSpec("schedule", cmd_schedule, Role.LEADER, bare=Bare.WITH_ARGUMENT),
+        CommandSpec("check", cmd_check, Role.LEADER, bare=Bare.ALONE),
+        CommandSpec("pause", cmd_pause, Role.LEADER, bare=Bare.ALONE),
+        CommandSpec("resume", cmd_resume, Role.LEADER, bare=Bare.ALONE),
         CommandSpec("notice", cmd_notice, Role.LEADER),
-        CommandSpec("area", quake_commands.cmd_area, Role.LEADER),
-        CommandSpec("drill", quake_commands.cmd_drill, Role.LEADER),
+        CommandSpec("roster", cmd_roster, Role.LEADER, bare=Bare.ANY),
+        CommandSpec("area", quake_commands.cmd_area, Role.LEADER, bare=Bare.ALONE),
+        CommandSpec("drill", quake_commands.cmd_drill, Role.LEADER, bare=Bare.ALONE),
     )
 }
 
 
 def run_command(ctx: EventContext, command: Command) -> None:
-    """Dispatch ``command``: unknown -> help; a command the sender may not
-    use -> a polite refusal.  Neither changes anything."""
+    """Dispatch ``command``: unknown -> 「もしかして …ですか？」 when it is
+    close to one, else the help; a command the sender may not use -> a
+    polite refusal.  None of these changes anything."""
     spec = COMMANDS.get(command.name or "")
     if spec is None:
-        cmd_help(ctx, command)
+        meant = suggest_command(command.word)
+        if meant in COMMANDS:
+            ctx.reply(say.suggestion(meant), Purpose.USAGE)
+        else:
+            cmd_help(ctx, command)
         return
     if not allowed(ctx, spec.role_for(command)):
         refuse(ctx, spec.name)
+        return
+    spec.handler(ctx, command)
+
+
+def run_bare_command(ctx: EventContext, command: Command) -> None:
+    """A message that is exactly a command without its slash: run it when
+    the table allows it bare and the sender may use it; otherwise it was
+    conversation and nothing is said."""
+    spec = COMMANDS.get(command.name or "")
+    if spec is None or not spec.takes_bare(command) or not allowed(ctx, spec.role_for(command)):
         return
     spec.handler(ctx, command)

@@ -14,8 +14,9 @@ from __future__ import annotations
 
 from bot import group_events, one_to_one
 from bot.context import EventContext, chat_of
-from domain.commands import parse_command
-from domain.kinds import ChatKind
+from domain.answers import classify_answer
+from domain.commands import parse_bare_command, parse_command
+from domain.kinds import AnswerKind, ChatKind
 from domain.postback import Join, decode
 from services import groups, membership
 
@@ -48,6 +49,21 @@ def group_id_of(event: dict) -> str | None:
 
 # Commands that may register their sender, and so want the LINE name.
 _REGISTERING_COMMANDS = frozenset({"leader", "name"})
+# Commands that say how many of the LINE group have joined, and so want its size.
+_COUNTING_COMMANDS = frozenset({"check", "status", "roster"})
+
+
+def _text_of(event: dict) -> str | None:
+    message = event.get("message")
+    text = message.get("text") if isinstance(message, dict) else None
+    return text if isinstance(text, str) else None
+
+
+def _command_of(event: dict):
+    text = _text_of(event)
+    if text is None:
+        return None
+    return parse_command(text) or parse_bare_command(text)
 
 
 def needs_profile(event: dict) -> bool:
@@ -65,12 +81,19 @@ def needs_profile(event: dict) -> bool:
         postback = event.get("postback")
         return isinstance(decode(postback.get("data") if isinstance(postback, dict) else None), Join)
     if event.get("type") == "message":
-        message = event.get("message")
-        text = message.get("text") if isinstance(message, dict) else None
-        command = parse_command(text) if isinstance(text, str) else None
-        return command is not None and command.name in _REGISTERING_COMMANDS
+        text = _text_of(event)
+        command = parse_command(text) if text is not None else None
+        if command is not None:
+            return command.name in _REGISTERING_COMMANDS
+        # A call for help from someone not registered is named to the group.
+        return text is not None and classify_answer(text) is AnswerKind.HELP
     return False
 
 
 def needs_member_count(event: dict) -> bool:
-    return event.get("type") in ("join", "memberJoined", "memberLeft") and group_id_of(event) is not None
+    if group_id_of(event) is None:
+        return False
+    if event.get("type") in ("join", "memberJoined", "memberLeft"):
+        return True
+    command = _command_of(event) if event.get("type") == "message" else None
+    return command is not None and command.name in _COUNTING_COMMANDS

@@ -4,14 +4,14 @@ coming and going, messages and button taps."""
 from __future__ import annotations
 
 from bot import answers
-from bot.commands import run_command
+from bot.commands import run_bare_command, run_command
 from bot.context import EventContext
 from bot.postbacks import GROUP_POSTBACKS, run_postback
-from domain.commands import is_ok_answer, parse_command
+from domain.commands import parse_bare_command, parse_command
 from domain.kinds import Purpose
 from messages import commands as say
 from messages import group as group_messages
-from services import groups, membership
+from services import followups, groups, membership
 
 
 def _load_sender(ctx: EventContext) -> None:
@@ -43,7 +43,9 @@ def on_member_left(ctx: EventContext) -> None:
         if isinstance(m, dict) and isinstance(m.get("userId"), str)
     ]
     had_leaders = bool(membership.leaders(ctx.group))
-    for person in membership.leave_by_line_ids(ctx.group, user_ids, ctx.now):
+    people = membership.leave_by_line_ids(ctx.group, user_ids, ctx.now)
+    followups.withdraw_by_line_ids(ctx.group, user_ids, ctx.now)
+    for person in people:
         membership.forget_if_unused(person)
     if had_leaders and not membership.leaders(ctx.group):
         # No reply token on memberLeft: this one is worth a push.
@@ -52,17 +54,25 @@ def on_member_left(ctx: EventContext) -> None:
 
 def on_message(ctx: EventContext) -> None:
     message = ctx.event.get("message")
-    if not isinstance(message, dict) or message.get("type") != "text" or not ctx.user_id:
-        return  # not text, or LINE did not say who it was (e.g. a desktop client)
+    if not isinstance(message, dict) or not ctx.user_id:
+        return  # LINE did not say who it was (e.g. a desktop client)
+    if message.get("type") == "sticker":
+        _load_sender(ctx)
+        answers.sticker(ctx)  # a sign of life during a check
+        return
     text = message.get("text")
-    if not isinstance(text, str):
+    if message.get("type") != "text" or not isinstance(text, str):
         return
     _load_sender(ctx)
     command = parse_command(text)
     if command is not None:
         run_command(ctx, command)
-    elif is_ok_answer(text):
-        answers.typed_ok(ctx)
+        return
+    if answers.typed(ctx, text):
+        return
+    bare = parse_bare_command(text)
+    if bare is not None:
+        run_bare_command(ctx, bare)
     # Anything else is the group's own conversation: the bot stays quiet.
 
 

@@ -9,6 +9,7 @@ are.
 from __future__ import annotations
 
 from bot.context import EventContext
+from bot.postbacks import ONE_TO_ONE_POSTBACKS, run_postback
 from domain.kinds import Purpose
 from messages import one_to_one
 from services import membership
@@ -39,8 +40,15 @@ def on_unfollow(ctx: EventContext) -> None:
         membership.set_friend(ctx.person, False, ctx.now)
 
 
+def on_postback(ctx: EventContext) -> None:
+    """A button in the one-to-one chat (a leader's summary or reminder)."""
+    if ctx.person is not None:
+        run_postback(ctx, ONE_TO_ONE_POSTBACKS)
+
+
 HANDLERS = {
     "follow": on_follow,
     "unfollow": on_unfollow,
     "message": on_message,
+    "postback": on_postback,
 }

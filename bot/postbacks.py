@@ -10,7 +10,7 @@ from __future__ import annotations
 from collections.abc import Callable
 from dataclasses import dataclass
 
-from bot import answers, quake_commands
+from bot import answers, followups, quake_commands
 from bot.commands import register_sender
 from bot.context import EventContext
 from bot.permissions import Role, allowed, refuse
@@ -39,13 +39,25 @@ def on_join(ctx: EventContext, action: codec.Join) -> None:
 
 
 def on_answer(ctx: EventContext, action: codec.Answer) -> None:
-    answers.answer_round(ctx, action.round_id, action.kind, typed=False)
+    answers.answer_button(ctx, action.round_id, action.kind)
 
 
 GROUP_POSTBACKS: dict[type, PostbackSpec] = {
     codec.Join: PostbackSpec(on_join),
     codec.Answer: PostbackSpec(on_answer),
     codec.ChooseArea: PostbackSpec(quake_commands.on_area_chosen, Role.LEADER, command="area"),
+    # Anyone registered may go to a door; the claimer or a leader records
+    # how it went (bot/followups.py checks, by the rules in domain/followups.py).
+    codec.Claim: PostbackSpec(followups.on_claim),
+    codec.RecordOutcome: PostbackSpec(followups.on_outcome),
+}
+
+# Buttons that reach a person's one-to-one chat: the names and reminders a
+# leader receives there.  Membership of the follow-up's group is checked by
+# the handler.
+ONE_TO_ONE_POSTBACKS: dict[type, PostbackSpec] = {
+    codec.Claim: PostbackSpec(followups.on_claim),
+    codec.RecordOutcome: PostbackSpec(followups.on_outcome),
 }
 
 

@@ -80,10 +80,17 @@ def on_area_chosen(ctx: EventContext, choice: codec.ChooseArea) -> None:
 
 def cmd_drill(ctx: EventContext, command: Command) -> None:
     """/訓練: the emergency round as a drill, every message labelled 【訓練】.
-    Like /確認, the prompt rides on the (free) reply to the leader."""
-    open_round = rounds.current_round(ctx.group)
-    if open_round is not None:
-        ctx.reply(say.drill_waits(format_local(utc(open_round.summary_due_at).astimezone(ctx.settings.tz))))
+    Like /確認, the prompt rides on the (free) reply to the leader.
+
+    A leader may run it at any time: beside a routine check or a /確認 still
+    open (an OK counts in both; help in a drill stays practice).  Only a
+    real emergency round, or a drill already running, makes it wait."""
+    busy = next(
+        (r for r in rounds.open_rounds(ctx.group) if RoundKind(r.kind).is_emergency_style),
+        None,
+    )
+    if busy is not None:
+        ctx.reply(say.drill_waits(format_local(utc(busy.summary_due_at).astimezone(ctx.settings.tz))))
         return
     rounds.open_round_now(
         ctx.group,

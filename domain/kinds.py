@@ -77,7 +77,56 @@ class Purpose(StrEnum):
     STATUS = "status"  # /状況
     COMMAND = "command"  # any other command's answer
     REFUSAL = "refusal"  # a leader-only command from a member
+    FOLLOW_UP = "follow-up"  # someone claims a follow-up, or records its outcome
+    LEADER_SUMMARY = "leader-summary"  # the names of a summary, to a leader one-to-one
+    REMINDER = "reminder"  # follow-ups nobody has claimed, raised to the leaders
+    ESCALATION = "escalation"  # 連絡がつかない / 助けが必要だった, to the leaders at once
     ONE_TO_ONE = "one-to-one"  # a message in a one-to-one chat
+
+
+class FollowUpKind(StrEnum):
+    """Why someone is followed up after a summary."""
+
+    UNANSWERED = "unanswered"  # a LINE member who did not answer
+    HELP = "help"  # asked for help (助けが必要, or typed 「助けて」)
+    OFFLINE = "offline"  # on the 名簿 without LINE: confirmed only by a neighbour
+
+
+class FollowUpState(StrEnum):
+    """open -> claimed -> done; claimed -> escalated (連絡がつかない) -> done.
+
+    A follow-up is *live* until it is done.  Anyone may claim an open one;
+    the claimer or a leader records the outcome."""
+
+    OPEN = "open"  # nobody has said they will go yet
+    CLAIMED = "claimed"  # someone is going (claimed_by)
+    ESCALATED = "escalated"  # 連絡がつかない: the leaders were told; still awaits an outcome
+    DONE = "done"
+
+
+LIVE_FOLLOW_UP_STATES = (FollowUpState.OPEN, FollowUpState.CLAIMED, FollowUpState.ESCALATED)
+
+
+class FollowUpOutcome(StrEnum):
+    """How a follow-up ended (or, for UNREACHABLE, where it stands)."""
+
+    SAFE = "safe"  # 無事でした
+    UNREACHABLE = "unreachable"  # 連絡がつかない (state escalated)
+    NEEDED_HELP = "needed-help"  # 助けが必要だった
+    SELF_OK = "self-ok"  # the person answered OK themselves, late
+    SUPERSEDED = "superseded"  # a newer summary asks about them again (superseded_by)
+    WITHDRAWN = "withdrawn"  # they left the group or the 名簿
+
+
+# The outcomes a member records with the buttons after claiming.
+RECORDED_OUTCOMES = (FollowUpOutcome.SAFE, FollowUpOutcome.UNREACHABLE, FollowUpOutcome.NEEDED_HELP)
+
+
+class NamesAudience(StrEnum):
+    """Who reads the names in a summary (/設定 名前 …)."""
+
+    GROUP = "group"  # みんな: the group (the default)
+    LEADERS = "leaders"  # リーダーだけ: each leader one-to-one; the group gets counts
 
 
 class ChatKind(StrEnum):

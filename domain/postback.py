@@ -22,7 +22,7 @@ from collections.abc import Callable
 from dataclasses import dataclass
 from urllib.parse import parse_qsl, urlencode
 
-from domain.kinds import AnswerKind
+from domain.kinds import RECORDED_OUTCOMES, AnswerKind, FollowUpOutcome
 
 MAX_DATA = 300  # LINE's limit on postback data
 MAX_ID = 2**31 - 1  # the database's integer ids
@@ -52,7 +52,22 @@ class ChooseArea:
     threshold: str | None = None
 
 
-Action = Join | Answer | ChooseArea
+@dataclass(frozen=True)
+class Claim:
+    """「○○さんを確認します」: the tapper will check on follow-up ``follow_up_id``."""
+
+    follow_up_id: int
+
+
+@dataclass(frozen=True)
+class RecordOutcome:
+    """無事でした / 連絡がつかない / 助けが必要だった for follow-up ``follow_up_id``."""
+
+    follow_up_id: int
+    outcome: FollowUpOutcome
+
+
+Action = Join | Answer | ChooseArea | Claim | RecordOutcome
 
 
 def _id(value: str | None) -> int | None:
@@ -72,6 +87,10 @@ def _fields(action: Action) -> dict[str, str]:
         if action.threshold is not None:
             fields["t"] = action.threshold
         return fields
+    if isinstance(action, Claim):
+        return {"a": "claim", "f": str(action.follow_up_id)}
+    if isinstance(action, RecordOutcome):
+        return {"a": "outcome", "f": str(action.follow_up_id), "o": action.outcome.value}
     raise TypeError(f"not a postback action: {action!r}")
 
 
@@ -103,12 +122,27 @@ def _area(fields: dict[str, str]) -> Action | None:
     return ChooseArea(code, threshold)
 
 
+def _claim(fields: dict[str, str]) -> Action | None:
+    follow_up_id = _id(fields.get("f"))
+    return Claim(follow_up_id) if follow_up_id is not None else None
+
+
+def _outcome(fields: dict[str, str]) -> Action | None:
+    follow_up_id = _id(fields.get("f"))
+    outcome = next((o for o in RECORDED_OUTCOMES if o.value == fields.get("o")), None)
+    if follow_up_id is None or outcome is None:
+        return None
+    return RecordOutcome(follow_up_id, outcome)
+
+
 # (action name, version) -> decoder.  Never remove an entry: old buttons live on.
 _DECODERS: dict[tuple[str, str], Callable[[dict[str, str]], Action | None]] = {
     ("join", "1"): lambda fields: Join(),
     ("ok", "1"): _answer(AnswerKind.OK),
     ("help", "1"): _answer(AnswerKind.HELP),
     ("area", "1"): _area,
+    ("claim", "1"): _claim,
+    ("outcome", "1"): _outcome,
 }
 
 

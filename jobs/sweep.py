@@ -8,10 +8,15 @@ flushed at any moment because every job is found again here.
 
 1. webhook events stored but not yet enqueued, or whose job was lost
    (the dispatcher usually takes them first: see jobs/dispatch.py),
-2. rounds whose summary is due: close them (state + summary, one transaction),
+2. rounds whose summary is due: close them (state + summary + follow-ups,
+   one transaction) — before opening new ones, so a round that ends as the
+   next one is due never swallows it,
 3. routine rounds that are due: open them (state + prompt, one transaction),
-4. outbox rows that are due (new, retrying, or abandoned by a dead worker),
-5. JMA's earthquake feed, once a minute (jobs/jma_poll.py does the polling).
+4. follow-ups nobody has claimed in FOLLOWUP_REMIND_AFTER: raise them once
+   more, to the leaders,
+5. outbox rows that are due (new, retrying, or abandoned by a dead worker),
+6. JMA's earthquake feed, once a minute (jobs/jma_poll.py does the polling),
+7. what has outlived its retention (services/retention.py).
 """
 
 from __future__ import annotations
@@ -20,9 +25,7 @@ import logging
 from collections import defaultdict
 from datetime import datetime
 
-from peewee import JOIN
-
-from domain.kinds import RoundStatus
+from domain.kinds import FollowUpState, RoundStatus
 from domain.quake import ROUTINE_SKIP_WINDOW, should_skip_routine
 from domain.schedule import Schedule
 from jobs import runtime
@@ -30,9 +33,10 @@ from jobs.delivery import enqueue_outbox
 from jobs.dispatch import dispatch_events
 from jobs.jma_poll import claim_poll
 from jobs.queue import Job, QueueName, enqueue
-from models import Group, Round, db, naive
+from models import FollowUp, Group, Round, db, naive, utc
+from services.reminders import write_reminders
 from services.retention import prune
-from services.rounds import close_rounds, open_routine_rounds, recent_emergencies
+from services.rounds import absorb_routine, close_rounds, open_routine_rounds, recent_emergencies
 
 log = logging.getLogger(__name__)
 
@@ -45,11 +49,14 @@ def sweep(now: datetime) -> dict:
     """One pass.  Returns counts of what it did (for logs and tests)."""
     settings = runtime.settings()
     conn = runtime.connection()
-    counts = {"events": dispatch_events(now, conn)}
     # Summaries first: a round whose summary is due closes before the next
-    # one of its group opens at the same tick, instead of making it skip.
-    counts["summaries"] = close_due_rounds(now)
-    counts["rounds"] = open_due_rounds(now, settings)
+    # one of its group opens at the same tick, instead of swallowing it.
+    counts = {
+        "events": dispatch_events(now, conn),
+        "summaries": close_due_rounds(now, settings),
+        "rounds": open_due_rounds(now, settings),
+        "reminders": remind_due_follow_ups(now, settings),
+    }
     counts["outbox"] = enqueue_outbox(now, conn)
     counts["jma"] = enqueue_jma_poll(now, settings, conn)
     counts["pruned"] = sum(prune(now).values())
@@ -73,16 +80,19 @@ def open_due_rounds(now: datetime, settings) -> int:
     """Open every routine round that is due, a batch of groups per
     transaction: claim the batch with conditional UPDATEs (RETURNING tells
     exactly which groups this sweep won), then insert their rounds and
-    prompts in bulk."""
+    prompts in bulk.
+
+    An occurrence is never lost without a word: when a round is still open
+    in the group (a leader's /確認, a drill, an emergency round), this one is
+    not opened — members are being asked already — and that round's summary
+    says so (services.rounds.absorb_routine).  Within 12 hours after an
+    emergency round it is skipped too, as that round's summary said in
+    advance."""
     n = naive(now)
     due = list(
-        Group.select(
-            Group.id, Group.line_group_id, Group.schedule, Group.next_round_at, Round.id.alias("open_round")
-        )
-        .join(Round, JOIN.LEFT_OUTER, on=((Round.group == Group.id) & (Round.status == RoundStatus.OPEN)))
+        Group.select(Group.id, Group.line_group_id, Group.schedule, Group.next_round_at)
         .where(Group.active & ~Group.paused & Group.schedule.is_null(False) & (Group.next_round_at <= n))
         .order_by(Group.next_round_at)
-        .objects()
     )
     opened = 0
     for batch in _chunks(due):
@@ -102,20 +112,27 @@ def open_due_rounds(now: datetime, settings) -> int:
                     .tuples()
                     .execute()
                 )
+            open_now: dict[int, list[int]] = defaultdict(list)
+            for round_id, group_id in (
+                Round.select(Round.id, Round.group)
+                .where(Round.group.in_(list(won)) & (Round.status == RoundStatus.OPEN))
+                .tuples()
+            ):
+                open_now[group_id].append(round_id)
             recent = recent_emergencies([g.id for g in batch if g.id in won], now - ROUTINE_SKIP_WINDOW)
-            # Skipped, not postponed: a group whose leader's /確認 is still
-            # open, or that had an emergency round within the last 12 hours,
-            # has just been asked; this occurrence is dropped.
-            to_open = [
-                g
-                for g in batch
-                if g.id in won and g.open_round is None and not should_skip_routine(recent.get(g.id), now)
-            ]
+            to_open = []
+            for group in batch:
+                if group.id not in won:
+                    continue
+                if open_now.get(group.id):
+                    absorb_routine(open_now[group.id], utc(group.next_round_at))
+                elif not should_skip_routine(recent.get(group.id), now):
+                    to_open.append(group)
             opened += open_routine_rounds(to_open, now, settings.checkin_summary_delay)
     return opened
 
 
-def close_due_rounds(now: datetime) -> int:
+def close_due_rounds(now: datetime, settings) -> int:
     """Close every round whose summary is due, a batch per transaction."""
     due = [
         r.id
@@ -126,5 +143,39 @@ def close_due_rounds(now: datetime) -> int:
     closed = 0
     for batch in _chunks(due):
         with db.atomic():
-            closed += len(close_rounds(batch, now))
+            closed += len(close_rounds(batch, now, settings))
     return closed
+
+
+def remind_due_follow_ups(now: datetime, settings) -> int:
+    """Raise, once, each follow-up nobody has claimed by its remind_at: claim
+    a batch with a conditional UPDATE (reminded_at set only where still
+    NULL and the follow-up still open), then queue the reminders."""
+    n = naive(now)
+    due = [
+        f.id
+        for f in FollowUp.select(FollowUp.id)
+        .where(
+            (FollowUp.state == FollowUpState.OPEN)
+            & FollowUp.reminded_at.is_null()
+            & (FollowUp.remind_at <= n)
+        )
+        .order_by(FollowUp.remind_at)
+    ]
+    reminded = 0
+    for batch in _chunks(due):
+        with db.atomic():
+            won = [
+                row_id
+                for (row_id,) in FollowUp.update(reminded_at=n)
+                .where(
+                    FollowUp.id.in_(batch)
+                    & (FollowUp.state == FollowUpState.OPEN)
+                    & FollowUp.reminded_at.is_null()
+                )
+                .returning(FollowUp.id)
+                .tuples()
+                .execute()
+            ]
+            reminded += write_reminders(won, now)
+    return reminded

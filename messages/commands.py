@@ -14,7 +14,10 @@ USAGE: dict[str, tuple[str, str]] = {
     "quit": (N_("/退会"), N_("参加をやめます")),
     "status": (N_("/状況"), N_("いまの確認の様子を表示します")),
     "leader": (N_("/リーダー"), N_("リーダーになります（指名は /リーダー お名前）")),
-    "schedule": (N_("/設定 毎日 9:00"), N_("確認の時間を決めます")),
+    "schedule": (
+        N_("/設定 毎日 9:00"),
+        N_("確認の時間を決めます（毎朝9時、平日 8:00 も。お名前をリーダーだけに：/設定 名前 リーダーだけ）"),
+    ),
     "check": (N_("/確認"), N_("いますぐ確認します")),
     "pause": (N_("/停止"), N_("定期の確認を止めます")),
     "resume": (N_("/再開"), N_("定期の確認を再開します")),
@@ -24,6 +27,14 @@ USAGE: dict[str, tuple[str, str]] = {
         N_("地震のときに無事を確認する地域を決めます（震度も書けます：/地域 厚木市 震度4）"),
     ),
     "drill": (N_("/訓練"), N_("地震のときの確認を練習します")),
+    "roster": (
+        N_("/名簿 追加 高橋ウメ"),
+        N_("LINEを使っていない方を確認の名簿に入れます（/名簿 で一覧、/名簿 削除 お名前）"),
+    ),
+    "away": (
+        N_("/お休み 12月5日まで"),
+        N_("入院や旅行のあいだ、確認をお休みします（/お休み 3日、/お休み おわり）"),
+    ),
 }
 
 
@@ -200,15 +211,46 @@ def status_no_schedule() -> str:
     return _("確認の予定：まだ決まっていません")
 
 
-def status_round(ok: int, help_count: int, waiting: int, summary_at: str) -> str:
+def status_round(
+    ok: int, help_count: int, waiting: int, summary_at: str, away: int = 0, offline: int = 0, label: str = ""
+) -> str:
+    """One open round's counts: OK + 助けが必要 + まだ + お休み add up to the
+    registered; the 名簿 without LINE is counted beside them."""
     helped = _("・助けが必要 {count}人").format(count=help_count) if help_count else ""
-    return _("いまの確認：OK {ok}人{helped}・まだ {waiting}人（{when}にまとめます）").format(
-        ok=ok, helped=helped, waiting=waiting, when=summary_at
+    rest = _("・お休み {count}人").format(count=away) if away else ""
+    if offline:
+        rest += _("・LINEなしの方 {count}人").format(count=offline)
+    return label + _("いまの確認：OK {ok}人{helped}・まだ {waiting}人{rest}（{when}にまとめます）").format(
+        ok=ok, helped=helped, waiting=waiting, rest=rest, when=summary_at
     )
 
 
-def status_members(count: int) -> str:
-    return _("参加している方：{count}人").format(count=count)
+def status_members(count: int, offline: int = 0) -> str:
+    line = _("参加している方：{count}人").format(count=count)
+    if offline:
+        line += _("（ほかにLINEなしの方 {count}人）").format(count=offline)
+    return line
+
+
+def status_not_joined(count: int) -> str:
+    return _("まだ参加していない方：{count}人（「参加する」を押すと、確認の数に入ります）").format(
+        count=count
+    )
+
+
+def status_follow_ups(waiting: int, going: int, unreachable: int) -> str:
+    parts = []
+    if waiting:
+        parts.append(_("まだどなたも向かっていない方 {count}人").format(count=waiting))
+    if going:
+        parts.append(_("確認に向かっている方 {count}人").format(count=going))
+    if unreachable:
+        parts.append(_("連絡がつかない方 {count}人").format(count=unreachable))
+    return _("お声がけ：") + _("・").join(parts)
+
+
+def status_names_to_leaders() -> str:
+    return _("まとめのお名前：リーダーの方だけにお送りしています")
 
 
 def status_usage(used: int) -> str:
@@ -271,11 +313,160 @@ def notice_missing() -> list[dict]:
     return [text(_("お知らせの本文を続けて送ってください。\n例：/お知らせ 明日は防災訓練です"))]
 
 
-def notice_too_long(limit: int) -> list[dict]:
+def notice_too_long(limit: int, over: int, tail: str) -> list[dict]:
+    """How much to cut, and where a first part could end."""
     return [
         text(
             _(
-                "お知らせが長すぎます（LINEでは1通{limit}文字ほどまでです）。いくつかに分けて送ってください。"
-            ).format(limit=limit)
+                "お知らせが長すぎます。LINEでは1通{limit}文字までなので、あと{over}文字短くしてください。\n"
+                "分けて送るときは、1通目を「…{tail}」のところまでにしてください。"
+            ).format(limit=limit, over=over, tail=tail)
+        )
+    ]
+
+
+# -- もしかして -----------------------------------------------------------------
+def suggestion(name: str) -> list[dict]:
+    """A hiragana or near-miss command: the one it probably meant, with its usage."""
+    typed, what = USAGE[name]
+    word = _(typed).split()[0]
+    return [
+        text(
+            _("もしかして「{word}」ですか？\n次のように送ってください。\n{usage}\n　{what}").format(
+                word=word, usage=_(typed), what=_(what)
+            )
+        )
+    ]
+
+
+# -- /設定 名前 ------------------------------------------------------------------
+def names_to_leaders_set(not_friends: list[str], how: str) -> list[dict]:
+    body = _(
+        "これからは、確認のまとめのお名前をリーダーの方だけにお送りします。グループには人数だけをお知らせします。"
+    )
+    if not_friends:
+        body += "\n" + _(
+            "{leaders}はまだ「つながり」と友だちになっていません。友だちになるまでは、"
+            "これまでどおりグループにお名前をお送りします。"
+        ).format(leaders=names(not_friends))
+        body += "\n" + how
+    return [text(body)]
+
+
+def names_to_group_set() -> list[dict]:
+    return [text(_("これからは、確認のまとめのお名前をグループのみなさんにお送りします。"))]
+
+
+def names_usage() -> list[dict]:
+    return [
+        text(
+            _(
+                "まとめのお名前を誰に送るかを決めます。\n"
+                "リーダーの方だけに：/設定 名前 リーダーだけ\n"
+                "グループのみなさんに：/設定 名前 みんな"
+            )
+        )
+    ]
+
+
+# -- /名簿 ----------------------------------------------------------------------
+def roster(members: list[tuple[str, bool]], offline: list[str], not_joined: int | None) -> list[dict]:
+    """/名簿: who is registered (leaders marked), the 名簿 without LINE, and
+    how many of the LINE group have not joined."""
+    lines = [_("【名簿】")]
+    people = _("、").join(
+        _("{name}さん").format(name=shown(name)) + (leader_mark() if leader else "")
+        for name, leader in members
+    )
+    lines.append(_("参加している方（{count}人）：").format(count=len(members)) + (people or _("なし")))
+    lines.append(
+        _("LINEなしの方（{count}人）：").format(count=len(offline))
+        + (_("、").join(_("{name}さん").format(name=shown(n)) for n in offline) or _("なし"))
+    )
+    if not_joined:
+        lines.append(status_not_joined(not_joined))
+    lines.append(_("LINEなしの方を入れる：/名簿 追加 お名前　外す：/名簿 削除 お名前"))
+    return [text("\n".join(lines))]
+
+
+def leader_mark() -> str:
+    return _("（リーダー）")
+
+
+def roster_added(name: str) -> list[dict]:
+    return [
+        text(
+            _(
+                "{name}さんを名簿に入れました。確認のまとめに「{name}さん（LINEなし）」とのせます。"
+                "お電話やご訪問で確かめた方は、まとめのボタンから知らせてください。"
+            ).format(name=shown(name))
+        )
+    ]
+
+
+def roster_exists(name: str) -> list[dict]:
+    return [text(_("{name}さんは、もう名簿に入っています。").format(name=shown(name)))]
+
+
+def roster_removed(name: str) -> list[dict]:
+    return [text(_("{name}さんを名簿から外しました。").format(name=shown(name)))]
+
+
+def roster_not_found(name: str, offline: list[str]) -> list[dict]:
+    body = _("「{name}」さんは名簿にいません。").format(name=shown(name))
+    if offline:
+        body += _("名簿のLINEなしの方：") + _("、").join(
+            _("{name}さん").format(name=shown(n)) for n in offline
+        )
+    return [text(body)]
+
+
+def roster_full(limit: int) -> list[dict]:
+    return [text(_("名簿に入れられるのは{limit}人までです。").format(limit=limit))]
+
+
+def roster_usage() -> list[dict]:
+    return [
+        text(
+            _(
+                "LINEを使っていない方を、確認の名簿に入れられます。\n"
+                "入れる：/名簿 追加 高橋ウメ\n外す：/名簿 削除 高橋ウメ\n一覧：/名簿"
+            )
+        )
+    ]
+
+
+# -- /お休み ---------------------------------------------------------------------
+def away_set(name: str, month: int, day: int) -> list[dict]:
+    return [
+        text(
+            _(
+                "{name}さん、{month}月{day}日までお休みですね。そのあいだの確認では「お休み中」とお伝えします。"
+                "次の日から、自動でいつもの確認に戻ります（早く戻るときは「/お休み おわり」）。"
+            ).format(name=shown(name), month=month, day=day)
+        )
+    ]
+
+
+def away_ended(name: str) -> list[dict]:
+    return [
+        text(
+            _("{name}さん、おかえりなさい。次の確認から、いつもどおりお聞きします。").format(name=shown(name))
+        )
+    ]
+
+
+def away_not_set(name: str) -> list[dict]:
+    return [text(_("{name}さんのお休みは入っていません。").format(name=shown(name)))]
+
+
+def away_usage(unreadable: bool = False) -> list[dict]:
+    head = _("いつまでお休みかがわかりませんでした。") if unreadable else ""
+    return [
+        text(
+            head
+            + _(
+                "次のように送ってください。\n/お休み 12月5日まで\n/お休み 3日\n/お休み おわり（お休みをやめる）"
+            )
         )
     ]

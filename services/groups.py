@@ -8,7 +8,7 @@ from zoneinfo import ZoneInfo
 
 from domain.areas import Area, area_by_code
 from domain.jma import Intensity
-from domain.kinds import OutboxState
+from domain.kinds import NamesAudience, OutboxState
 from domain.quake import DEFAULT_THRESHOLD
 from domain.schedule import Schedule
 from models import Group, Outbox, naive
@@ -77,6 +77,12 @@ def resume(group: Group, now: datetime, tz: ZoneInfo) -> datetime:
     next_at = Schedule.from_spec(group.schedule).next_after(now, tz)
     Group.update(paused=False, next_round_at=naive(next_at)).where(Group.id == group.id).execute()
     return next_at
+
+
+def set_names_to(group: Group, audience: NamesAudience) -> None:
+    """Who reads the names in a summary: the group, or the leaders only."""
+    Group.update(names_to=audience).where(Group.id == group.id).execute()
+    group.names_to = audience
 
 
 def threshold(group: Group) -> Intensity:

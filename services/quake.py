@@ -170,7 +170,7 @@ def start_emergencies(
             & (Round.status == RoundStatus.OPEN)
             & (Round.event_id.is_null() | (Round.event_id != telegram.event_id))
         )
-        close_rounds([r.id for r in stale], now)
+        close_rounds([r.id for r in stale], now, settings)
         for group, _ in batch:
             if group.area_code not in headlines:
                 headlines[group.area_code] = quake_messages.quake_headline(

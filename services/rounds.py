@@ -10,19 +10,18 @@ run a fixed number of queries per batch of groups, whatever the batch size
 
 from __future__ import annotations
 
-from collections import defaultdict
 from collections.abc import Callable
 from datetime import datetime, timedelta
 from enum import StrEnum
 
 from peewee import fn
 
+from config import Settings
 from domain.kinds import AnswerKind, Purpose, RoundKind, RoundStatus
-from domain.names import clean_name
-from domain.rounds import MemberView, Tally, tally
 from messages import group as group_messages
-from models import Answer, Group, Member, Outbox, Person, Round, naive, utc
+from models import Answer, Group, Member, Outbox, Round, naive, utc
 from services.outbox import Recipient, add_push, push_row
+from services.summaries import ClosedRound, write_summaries
 
 # (prompt messages, the new round) -> None: how a prompt is queued when it
 # is not simply pushed (a leader's /確認 carries it in the free reply).
@@ -108,24 +107,45 @@ def current_round(group: Group) -> Round | None:
     )
 
 
+def latest_round(group: Group) -> Round | None:
+    """The group's most recent round, open or closed."""
+    return (
+        Round.select().where(Round.group == group).order_by(Round.opened_at.desc(), Round.id.desc()).first()
+    )
+
+
+def answer_of(round_: Round, member: Member) -> str | None:
+    """The member's answer to ``round_`` (ok, help), if any."""
+    return Answer.select(Answer.kind).where((Answer.round == round_) & (Answer.member == member)).scalar()
+
+
+def open_rounds(group: Group) -> list[Round]:
+    """The group's open rounds, newest first (a drill may run beside a
+    leader's /確認 or the routine check)."""
+    return list(
+        Round.select()
+        .where((Round.group == group) & (Round.status == RoundStatus.OPEN))
+        .order_by(Round.opened_at.desc(), Round.id.desc())
+    )
+
+
 def open_round_ids(group: Group) -> list[int]:
-    return [
-        r.id
-        for r in Round.select(Round.id).where((Round.group == group) & (Round.status == RoundStatus.OPEN))
-    ]
+    return [r.id for r in open_rounds(group)]
 
 
 class AnswerOutcome(StrEnum):
     RECORDED = "recorded"  # a first answer
     NOW_HELP = "now-help"  # an OK turned into 助けが必要
-    UNCHANGED = "unchanged"  # already answered so (or an OK after help)
+    HELP_KEPT = "help-kept"  # an OK after 助けが必要: heard, help kept until someone confirms
+    UNCHANGED = "unchanged"  # already answered so
     ROUND_CLOSED = "round-closed"
     NOT_REGISTERED = "not-registered"
 
 
 def record_answer(round_: Round, member: Member | None, kind: AnswerKind, now: datetime) -> AnswerOutcome:
     """Record ``member``'s OK (or 助けが必要) for ``round_``.  Someone who said
-    OK and then asks for help is heard; an OK after help changes nothing."""
+    OK and then asks for help is heard; an OK after help keeps the help (a
+    neighbour or a leader confirms them) and says so."""
     if member is None or not member.active:
         return AnswerOutcome.NOT_REGISTERED
     if round_.status != RoundStatus.OPEN:
@@ -147,84 +167,61 @@ def record_answer(round_: Round, member: Member | None, kind: AnswerKind, now: d
         )
         if changed:
             return AnswerOutcome.NOW_HELP
+    elif (
+        Answer.select()
+        .where((Answer.round == round_) & (Answer.member == member) & (Answer.kind == AnswerKind.HELP))
+        .exists()
+    ):
+        return AnswerOutcome.HELP_KEPT
     return AnswerOutcome.UNCHANGED
 
 
-def member_views(group_ids: list[int]) -> dict[int, list[MemberView]]:
-    """Active registered members of each group, in one query."""
-    views: dict[int, list[MemberView]] = defaultdict(list)
-    rows = (
-        Member.select(Member.id, Member.group, Member.nickname, Member.registered_at, Person.display_name)
-        .join(Person)
-        .where(Member.group.in_(group_ids) & Member.active)
-        .tuples()
-    )
-    for member_id, group_id, nickname, registered_at, display_name in rows:
-        views[group_id].append(
-            MemberView(member_id, clean_name(nickname or display_name), utc(registered_at))
-        )
-    return views
-
-
-def answers_of(round_ids: list[int]) -> dict[int, dict[int, str]]:
-    found: dict[int, dict[int, str]] = defaultdict(dict)
-    rows = Answer.select(Answer.round, Answer.member, Answer.kind).where(Answer.round.in_(round_ids)).tuples()
-    for round_id, member_id, kind in rows:
-        found[round_id][member_id] = kind
-    return found
-
-
-def round_tally(round_: Round) -> Tally:
-    return tally(member_views([round_.group_id])[round_.group_id], answers_of([round_.id])[round_.id])
-
-
-def close_rounds(round_ids: list[int], now: datetime, send_summary: bool = True) -> list[int]:
+def close_rounds(
+    round_ids: list[int], now: datetime, settings: Settings | None = None, send_summary: bool = True
+) -> list[int]:
     """Close those of ``round_ids`` that are still open and queue one summary
-    each.  Returns the ids this call closed (others were closed by someone
-    else).  Five queries, however many rounds."""
+    each, with its follow-ups (services/summaries.py).  Returns the ids this
+    call closed (others were closed by someone else).  A fixed number of
+    queries, however many rounds."""
     if not round_ids:
         return []
-    closed = list(
-        Round.update(status=RoundStatus.CLOSED, closed_at=naive(now))
+    closed = [
+        ClosedRound(round_id, group_id, kind, utc(opened_at), utc(skipped))
+        for round_id, group_id, kind, opened_at, skipped in Round.update(
+            status=RoundStatus.CLOSED, closed_at=naive(now)
+        )
         .where(Round.id.in_(round_ids) & (Round.status == RoundStatus.OPEN))
-        .returning(Round.id, Round.group, Round.kind)
+        .returning(Round.id, Round.group, Round.kind, Round.opened_at, Round.skipped_routine_at)
         .tuples()
         .execute()
-    )
-    if not closed or not send_summary:
-        return [round_id for round_id, _, _ in closed]
-    group_ids = sorted({group_id for _, group_id, _ in closed})
-    groups = {
-        g.id: g
-        for g in Group.select(Group.id, Group.line_group_id, Group.active).where(Group.id.in_(group_ids))
-    }
-    members = member_views(group_ids)
-    answers = answers_of([round_id for round_id, _, _ in closed])
-    summaries = []
-    for round_id, group_id, kind in closed:
-        group = groups[group_id]
-        result = tally(members.get(group_id, []), answers.get(round_id, {}))
-        # A group that left, or where nobody registered, gets no message.
-        if group.active and (result.answered or result.unanswered):
-            summaries.append(
-                push_row(
-                    Recipient.of_group(group),
-                    group_messages.summary(result, kind),
-                    Purpose.SUMMARY,
-                    now,
-                    round_id,
-                )
-            )
-    if summaries:
-        Outbox.insert_many(summaries).execute()
-    return [round_id for round_id, _, _ in closed]
+    ]
+    if closed and send_summary:
+        if settings is None:
+            raise ValueError("a summary needs the settings (time zone, reminder delay)")
+        write_summaries(closed, now, settings)
+    return [r.id for r in closed]
 
 
-def close_round(round_id: int, now: datetime, send_summary: bool = True) -> Round | None:
+def close_round(
+    round_id: int, now: datetime, settings: Settings | None = None, send_summary: bool = True
+) -> Round | None:
     """Close one round (see close_rounds); the round if this call closed it."""
-    if close_rounds([round_id], now, send_summary):
+    if close_rounds([round_id], now, settings, send_summary):
         return Round.get_by_id(round_id)
     return None
+
+
+def absorb_routine(round_ids: list[int], occurrence: datetime) -> int:
+    """A routine occurrence came due while these rounds were open: it is not
+    opened (members are being asked already), and each round's summary will
+    say so.  The first skipped occurrence is the one kept."""
+    if not round_ids:
+        return 0
+    return (
+        Round.update(skipped_routine_at=naive(occurrence))
+        .where(Round.id.in_(round_ids) & Round.skipped_routine_at.is_null())
+        .execute()
+    )
 
 
 def recent_emergencies(group_ids: list[int], since: datetime) -> dict[int, datetime]:

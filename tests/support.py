@@ -241,9 +241,13 @@ class Bot:
             self.users[name] = f"U{len(self.users) + 1:032x}"
         return self.users[name]
 
-    def event(self, kind: str, group: str, name: str | None = None, **fields) -> list[dict]:
-        """Handle one event; returns the messages the bot queued for it."""
-        source = {"type": "group", "groupId": group}
+    def event(self, kind: str, group: str | None, name: str | None = None, **fields) -> list[dict]:
+        """Handle one event; returns the messages the bot queued for it.
+        ``group`` None: the event comes from ``name``'s one-to-one chat."""
+        if group is None:
+            source = {"type": "user", "userId": self.user(name)}
+        else:
+            source = {"type": "group", "groupId": group}
         if name is not None:
             source["userId"] = self.user(name)
         event = {
@@ -258,7 +262,7 @@ class Bot:
         }
         ctx = EventContext(event=event, now=self.now, received_at=self.now, settings=self.settings)
         ctx.profile_name = name
-        ctx.member_count = len(self.members.get(group, []))
+        ctx.member_count = len(self.members.get(group, [])) if group is not None else None
         with db.atomic():
             handle(ctx)
         self.last = [m for row in ctx.queued for m in json.loads(row.messages)]
@@ -275,6 +279,17 @@ class Bot:
 
     def tap(self, group: str, name: str, action: codec.Action) -> str:
         messages = self.event("postback", group, name, postback={"data": codec.encode(action)})
+        return " ".join(t for m in messages for t in texts_of(m))
+
+    def sticker(self, group: str, name: str) -> str:
+        """Send a LINE sticker, as LINE's webhook carries it."""
+        sticker = {"id": "2", "type": "sticker", "packageId": "446", "stickerId": "1988"}
+        messages = self.event("message", group, name, message=sticker)
+        return " ".join(t for m in messages for t in texts_of(m))
+
+    def tap_direct(self, name: str, action: codec.Action) -> str:
+        """Tap a button in ``name``'s one-to-one chat with the bot."""
+        messages = self.event("postback", None, name, postback={"data": codec.encode(action)})
         return " ".join(t for m in messages for t in texts_of(m))
 
     def join(self, group: str, *names: str) -> None:
@@ -294,8 +309,10 @@ class Bot:
         self.now += timedelta(seconds=seconds)
 
     def sweep(self) -> None:
-        """Open due rounds and close due ones, as the sweep does (no Redis)."""
-        from jobs.sweep import close_due_rounds, open_due_rounds
+        """Close due rounds, open due ones and raise due follow-ups, as the
+        sweep does (no Redis)."""
+        from jobs.sweep import close_due_rounds, open_due_rounds, remind_due_follow_ups
 
+        close_due_rounds(self.now, self.settings)
         open_due_rounds(self.now, self.settings)
-        close_due_rounds(self.now)
+        remind_due_follow_ups(self.now, self.settings)

@@ -61,11 +61,12 @@ def test_it_runs_the_whole_loop(world):
 
     world.advance(61)
     world.tick()
-    summary = world.bot_items(group_id)[-1]
-    assert summary["via"] == "push"
+    summary, buttons = world.bot_items(group_id)[-2:]
+    assert summary["via"] == buttons["via"] == "push"  # one push: the text and its buttons
     assert summary["message"]["text"].startswith(
         "田中次郎さんの無事がまだ確認できていません。お声がけをお願いします。"
     )
+    assert [a["label"] for a in postback_actions(buttons["message"])] == ["田中次郎さんを確認します"]
     assert Round.get().status == "closed"
     assert world.line.usage()["total"] == 3  # one push to a group of three
 
@@ -137,7 +138,7 @@ def test_it_ignores_second_answers_closed_rounds_and_redeliveries(world):
 
     world.advance(23 * 3600)
     world.tick()
-    world.tap(group_id, JIRO, "OK", prompt)  # too late
+    world.tap(group_id, ICHIRO, "OK", prompt)  # too late, and nothing to follow up
     assert Answer.select().count() == 1
     assert "締め切られました" in world.last_text(group_id)
 
@@ -181,3 +182,15 @@ def test_it_does_not_catch_up_when_invited_back(world):
     world.advance(DAY)
     world.tick()
     assert Round.select().count() == 1
+
+
+def test_it_tells_the_leader_first_when_most_of_the_group_has_not_joined(world):
+    group_id = world.group(HANAKO, ICHIRO, JIRO, "山田太郎")
+    world.join(group_id, HANAKO)
+    world.lead(group_id, HANAKO)
+    world.say(group_id, HANAKO, "/確認")
+    note, prompt = world.bot_items(group_id)[-2:]
+    assert note["via"] == prompt["via"] == "reply"  # one free reply: the note first, then the check
+    assert world.bot_texts(group_id)[-2].startswith("参加している方は4人中1人です")
+    assert [a["label"] for a in postback_actions(note["message"])] == ["参加する"]
+    assert [a["label"] for a in postback_actions(prompt["message"])] == ["OK"]

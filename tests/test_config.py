@@ -22,6 +22,7 @@ def test_it_runs_on_embedded_defaults_with_no_settings():
     )
     assert settings.redis_url is None
     assert settings.checkin_summary_delay == 23 * 3600
+    assert settings.followup_remind_after == 3 * 3600
     assert settings.tick_seconds == 30
     assert settings.timezone == "Asia/Tokyo"
 
@@ -41,6 +42,7 @@ def test_it_reads_every_setting():
             "DATABASE_URL": "postgres://u:p@db.example:5432/tsunagari",
             "REDIS_URL": "redis://127.0.0.1:6379/2",
             "CHECKIN_SUMMARY_DELAY": "90m",
+            "FOLLOWUP_REMIND_AFTER": "2h",
             "TICK_SECONDS": "10",
             "BOT_TIMEZONE": "America/New_York",
         }
@@ -49,6 +51,7 @@ def test_it_reads_every_setting():
     assert settings.database_url == "postgresql://u:p@db.example:5432/tsunagari"
     assert settings.redis_url == "redis://127.0.0.1:6379/2"
     assert settings.checkin_summary_delay == 5400
+    assert settings.followup_remind_after == 7200
     assert settings.tick_seconds == 10
     assert settings.tz.key == "America/New_York"
 
@@ -68,6 +71,7 @@ def test_it_reads_durations(text, seconds):
         ({**CREDS, "CHECKIN_SUMMARY_DELAY": "a day"}, "CHECKIN_SUMMARY_DELAY"),
         ({**CREDS, "CHECKIN_SUMMARY_DELAY": "0"}, "CHECKIN_SUMMARY_DELAY"),
         ({**CREDS, "TICK_SECONDS": "-5"}, "TICK_SECONDS"),
+        ({**CREDS, "FOLLOWUP_REMIND_AFTER": "3 hours"}, "FOLLOWUP_REMIND_AFTER"),
         ({**CREDS, "BOT_TIMEZONE": "Tokyo"}, "BOT_TIMEZONE"),
         ({**CREDS, "DATABASE_URL": "sqlite://tsunagari.db"}, "DATABASE_URL"),
         ({**CREDS, "DATABASE_URL": "mysql://x/y"}, "DATABASE_URL"),

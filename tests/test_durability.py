@@ -19,7 +19,7 @@ from jobs.dispatch import EVENT_ENQUEUE_LEASE
 from jobs.queue import QUEUES
 from jobs.scheduler import dispatch_once
 from jobs.sweep import close_due_rounds
-from models import Group, Member, Outbox, Round, WebhookEvent, db, utc
+from models import Group, Member, Outbox, Round, WebhookEvent, db
 from services import clock
 from services.outbox import REPLY_LIFETIME, add_push
 from tests.conftest import REDIS_URL
@@ -150,11 +150,15 @@ def test_it_never_retries_a_push_older_than_the_retry_key_lifetime(world):
     world.tick()
     row = Outbox.get(Outbox.purpose == "summary")
     assert row.state == "expired"
-    pushes = len(world.pushes())
+
+    def attempts():
+        return len([p for p in world.pushes() if p["retry_key"] == row.retry_key])
+
+    pushes = attempts()
     world.line.clear_faults()
     world.advance(3600)
     world.tick()
-    assert len(world.pushes()) == pushes
+    assert attempts() == pushes
 
 
 def test_it_processes_events_whose_job_was_lost(world):
@@ -212,7 +216,7 @@ def test_it_sends_one_summary_when_sweeps_race(world):
     def racer():
         with db.connection_context():
             barrier.wait()
-            results.append(close_due_rounds(now))
+            results.append(close_due_rounds(now, world.settings))
 
     threads = [threading.Thread(target=racer) for _ in range(4)]
     for t in threads:
@@ -228,7 +232,7 @@ def test_it_sends_one_summary_when_two_worker_processes_race(world, database_url
     open_round(world, group_id)
     world.advance(23 * 3600)
     with db.atomic():
-        close_due_rounds(clock.now())
+        close_due_rounds(clock.now(), world.settings)
     summary = Outbox.get(Outbox.purpose == "summary")
     from jobs.queue import Job, QueueName, enqueue
 
@@ -274,16 +278,25 @@ def test_it_sends_one_summary_when_two_worker_processes_race(world, database_url
     assert len(world.pushes()) == 1
 
 
-def test_it_skips_a_routine_round_while_one_is_open(world):
-    group_id = setup_group(world, "毎日 9:00")
-    until_routine = (utc(Group.get().next_round_at) - clock.now()).total_seconds()
-    world.advance(until_routine - 3600)  # an hour before the routine check ...
-    open_round(world, group_id)  # ... the leader asks
-    world.advance(3601)
+def test_it_folds_a_routine_round_into_the_open_one_and_says_so(world):
+    group_id = setup_group(world)
+    manual = open_round(world, group_id)
+    # The routine time comes an hour into the leader's /確認.
+    local = (clock.now() + timedelta(hours=1)).astimezone(world.settings.tz)
+    world.say(group_id, HANAKO, f"/設定 毎日 {local.hour}:{local.minute:02d}")
+    world.advance(3600 + 60)
     world.tick()
     assert Round.select().count() == 1
-    assert Round.get().kind == "manual"  # the leader's round; the routine one was skipped
+    assert Round.get().kind == "manual"  # members are being asked already: one prompt
     assert len(world.prompts(group_id)) == 1
+    assert Round.get().skipped_routine_at is not None
+    world.advance(22 * 3600)
+    world.tick()
+    [summary] = summaries(world, group_id)
+    assert (
+        f"{local.hour}時{local.minute:02d}分の定期の確認は、この確認と重なったため、お休みしました" in summary
+    )
+    assert Round.get_by_id(manual.id).status == "closed"
 
 
 def test_it_closes_a_round_whose_summary_is_due_before_the_next_opens(world):

@@ -12,7 +12,8 @@ from __future__ import annotations
 
 from datetime import datetime
 
-from domain.kinds import RoundKind
+from domain.followups import FollowUpView
+from domain.kinds import FollowUpKind, RoundKind
 from domain.quake import describe_quake
 from domain.rounds import MemberView, Tally
 from domain.schedule import parse_schedule
@@ -44,10 +45,21 @@ def _other(name: str, text: str) -> dict:
 def _tally(unanswered: list[str], answered: list[str], need_help: list[str] = ()) -> Tally:
     views = {name: MemberView(i, name, EXAMPLE_MORNING) for i, name in enumerate([*unanswered, *answered])}
     return Tally(
-        answered=[views[n] for n in answered],
-        unanswered=[views[n] for n in unanswered],
+        ok=[views[n] for n in answered if n not in need_help],
         need_help=[views[n] for n in need_help],
+        away=[],
+        unanswered=[views[n] for n in unanswered],
     )
+
+
+def _summary(unanswered: list[str], answered: list[str], need_help: list[str] = (), kind=RoundKind.ROUTINE):
+    """The summary as the group reads it, with a 「○○さんを確認します」 button
+    for each person not yet confirmed."""
+    follow_ups = [
+        FollowUpView(i, name, FollowUpKind.HELP if name in need_help else FollowUpKind.UNANSWERED)
+        for i, name in enumerate([*need_help, *unanswered], start=1)
+    ]
+    return group_messages.summary(_tally(unanswered, answered, need_help), kind, follow_ups)
 
 
 def _drill_prompt() -> list[dict]:
@@ -74,17 +86,15 @@ SCREENS = {
         _me("OK"),
         *_bot(group_messages.answer_thanks(LEARNER)),
     ],
-    "advance": lambda: _bot(group_messages.summary(_tally([NEIGHBOUR], [LEADER, LEARNER]))),
-    "read": lambda: _bot(group_messages.summary(_tally([NEIGHBOUR], [LEADER, LEARNER]))),
+    "advance": lambda: _bot(_summary([NEIGHBOUR], [LEADER, LEARNER])),
+    "read": lambda: _bot(_summary([NEIGHBOUR], [LEADER, LEARNER])),
     "quake": lambda: _bot(_drill_prompt()),
     "answer": lambda: [
         *_bot(_drill_prompt()),
         _me(group_messages.drill_label(RoundKind.DRILL) + "助けが必要です"),
         *_bot(group_messages.help_on_the_way(LEARNER, RoundKind.DRILL)),
     ],
-    "advance-quake": lambda: _bot(
-        group_messages.summary(_tally([NEIGHBOUR], [LEADER, LEARNER], [LEARNER]), RoundKind.DRILL)
-    ),
+    "advance-quake": lambda: _bot(_summary([NEIGHBOUR], [LEADER, LEARNER], [LEARNER], RoundKind.DRILL)),
     "leader": lambda: [_me("/リーダー"), *_bot(say.became_leader(LEARNER))],
     "schedule": lambda: [_me("/設定 毎日 9:00"), *_bot(_schedule_reply())],
     "status": lambda: [

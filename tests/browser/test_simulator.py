@@ -135,8 +135,9 @@ def test_it_runs_the_earthquake_lesson_from_a_real_telegram(stack, page):
     expect(current_step(page)).to_have_attribute("data-step", "answer")
 
     page.get_by_role("button", name="3時間進める").first.click()
-    summary = messages.locator(".msg").filter(has_text="【訓練】田中次郎さんの無事がまだ確認できていません")
+    summary = messages.locator(".msg").filter(has_text="田中次郎さんの無事がまだ確認できていません")
     expect(summary).to_be_visible()
+    expect(summary).to_contain_text("【訓練】")
     expect(summary).to_contain_text("助けが必要な方：鈴木一郎さん")
     expect(current_step(page)).to_have_attribute("data-step", "read")
 

@@ -3,22 +3,48 @@ carries a postback the codec reads back as what the button means."""
 
 from __future__ import annotations
 
-from datetime import UTC, datetime
+from datetime import UTC, date, datetime
 
 import pytest
+from linebot.v3.messaging import PushMessageRequest
 
 from domain import postback as codec
 from domain.areas import resolve_area
+from domain.followups import FollowUpView
 from domain.jma import Intensity
-from domain.kinds import AnswerKind, RoundKind
-from domain.rounds import MemberView, tally
+from domain.kinds import AnswerKind, FollowUpKind, FollowUpOutcome, FollowUpState, RoundKind
+from domain.rounds import MemberView, OfflineView, tally
 from emulator.limits import validate_messages
-from messages import commands, group, one_to_one, operators, quake
+from messages import commands, followups, group, one_to_one, operators, quake
+from messages.followups import BUBBLES_PER_CAROUSEL, BUTTONS_PER_BUBBLE
 from tests.support import postback_actions
 
 T0 = datetime(2026, 11, 30, tzinfo=UTC)
 PEOPLE = [MemberView(i, name, T0) for i, name in enumerate(["佐藤花子", "鈴木一郎", "田中次郎"], start=1)]
 ATSUGI = resolve_area("厚木市").area
+LONGEST = "長" * 20  # the longest name /名前 and /名簿 accept
+
+# A large group: 480 registered (LINE's groups hold 500) with 20-character
+# names, nobody answered, a 名簿 of 100: the summary must still fit, with as
+# many buttons as LINE allows in one push.
+CROWD = [
+    MemberView(i, f"{LONGEST[:17]}{i:03d}", T0, date(2026, 12, 5) if i % 50 == 0 else None)
+    for i in range(1, 481)
+]
+CROWD_OFFLINE = [OfflineView(i, f"{LONGEST[:17]}{i:03d}", T0) for i in range(1, 101)]
+CROWD_TALLY = tally(CROWD, {i: "help" for i in range(1, 11)}, CROWD_OFFLINE, 500, date(2026, 11, 30))
+CROWD_VIEWS = [
+    FollowUpView(i, m.name, FollowUpKind.HELP if i <= 10 else FollowUpKind.UNANSWERED)
+    for i, m in enumerate(CROWD_TALLY.need_help + CROWD_TALLY.unanswered, start=1)
+] + [FollowUpView(1000 + o.offline_id, o.name, FollowUpKind.OFFLINE) for o in CROWD_OFFLINE]
+
+HELPED = FollowUpView(11, "鈴木一郎", FollowUpKind.HELP, FollowUpState.CLAIMED, "佐藤花子")
+SILENT = FollowUpView(12, "田中次郎", FollowUpKind.UNANSWERED)
+UME = FollowUpView(13, "高橋ウメ", FollowUpKind.OFFLINE)
+AWAY = MemberView(4, "山田太郎", T0, date(2026, 12, 5))
+SMALL_TALLY = tally(
+    [*PEOPLE, AWAY], {1: "ok", 2: "help"}, [OfflineView(1, "高橋ウメ", T0)], 6, date(2026, 11, 30)
+)
 
 EVERY_MESSAGE = {
     "greeting": group.greeting(),
@@ -31,8 +57,82 @@ EVERY_MESSAGE = {
     "prompt drill": group.prompt(7, RoundKind.DRILL, quake.drill_headline()),
     "help alert": group.help_alert("鈴木一郎", ["佐藤花子"], RoundKind.EMERGENCY)
     + group.help_on_the_way("鈴木一郎", RoundKind.EMERGENCY),
-    "summary": group.summary(tally(PEOPLE, {1: "ok", 2: "help"}), RoundKind.EMERGENCY),
+    "summary": group.summary(SMALL_TALLY, RoundKind.EMERGENCY, [HELPED, SILENT, UME]),
+    "summary drill": group.summary(
+        SMALL_TALLY, RoundKind.DRILL, [HELPED, SILENT, UME], "12月1日 9時00分", "12月2日 9時00分"
+    ),
     "summary everyone": group.summary(tally(PEOPLE, {1: "ok", 2: "ok", 3: "ok"})),
+    "summary crowd": group.summary(CROWD_TALLY, RoundKind.ROUTINE, CROWD_VIEWS),
+    "summary counts only": group.counts_only_summary(
+        SMALL_TALLY, RoundKind.ROUTINE, extra=[group.befriend_leaders(["佐藤花子"])]
+    ),
+    "summary names pending": group.summary(
+        SMALL_TALLY,
+        RoundKind.ROUTINE,
+        [HELPED, SILENT, UME],
+        extra=[group.names_to_leaders_pending(["佐藤花子"])],
+    ),
+    "summary for a leader": group.leader_summary(SMALL_TALLY, RoundKind.ROUTINE, [HELPED, SILENT, UME]),
+    "summary crowd for a leader": group.leader_summary(CROWD_TALLY, RoundKind.ROUTINE, CROWD_VIEWS),
+    "few registered": group.few_registered(1, 4),
+    "join invitation": [group.join_invitation()],
+    "help alert typed": group.help_alert("鈴木一郎", [], RoundKind.ROUTINE, typed=True)
+    + followups.claim_buttons([SILENT], RoundKind.ROUTINE, 1)
+    + group.help_on_the_way("鈴木一郎", RoundKind.ROUTINE),
+    "help alert from someone unknown": group.help_alert(None, ["佐藤花子"], RoundKind.MANUAL)
+    + group.help_on_the_way(None, RoundKind.MANUAL),
+    "claimed": followups.claimed("佐藤花子", SILENT, RoundKind.ROUTINE),
+    "claimed 名簿 long name": followups.claimed(
+        LONGEST, FollowUpView(9, LONGEST, FollowUpKind.OFFLINE), "drill"
+    ),
+    "taken": followups.taken(SILENT, "佐藤花子"),
+    "not yours": followups.not_yours(SILENT, "佐藤花子"),
+    "already": followups.already(
+        FollowUpView(
+            12, "田中次郎", FollowUpKind.UNANSWERED, FollowUpState.DONE, outcome=FollowUpOutcome.SAFE
+        ),
+        "佐藤花子",
+    ),
+    "told safe": followups.outcome_told(
+        SILENT, FollowUpOutcome.SAFE, "佐藤花子", RoundKind.ROUTINE, ["佐藤花子"]
+    ),
+    "told unreachable": followups.outcome_told(
+        SILENT, FollowUpOutcome.UNREACHABLE, "鈴木一郎", "routine", []
+    ),
+    "told needed help": followups.outcome_told(UME, FollowUpOutcome.NEEDED_HELP, "鈴木一郎", "emergency", []),
+    "to leaders unreachable": followups.to_leaders(
+        SILENT, FollowUpOutcome.UNREACHABLE, "鈴木一郎", "12月1日 10時05分", RoundKind.ROUTINE
+    ),
+    "to leaders needed help": followups.to_leaders(
+        UME, FollowUpOutcome.NEEDED_HELP, "鈴木一郎", "12月1日 10時05分", RoundKind.DRILL
+    ),
+    "own ok": followups.own_ok("田中次郎", ["佐藤花子"], RoundKind.ROUTINE),
+    "help kept": followups.help_kept("鈴木一郎"),
+    "reminder to leaders": followups.reminder([SILENT, UME], RoundKind.ROUTINE, None),
+    "reminder to the group": followups.reminder(CROWD_VIEWS, RoundKind.DRILL, ["佐藤花子", "鈴木一郎"]),
+    "unwell": followups.unwell("田中次郎"),
+    "not in group": followups.not_in_group(),
+    "suggestion": commands.suggestion("schedule"),
+    "names to leaders": commands.names_to_leaders_set(["佐藤花子"], followups.befriend_how()),
+    "names to group": commands.names_to_group_set(),
+    "names usage": commands.names_usage(),
+    "roster": commands.roster([("佐藤花子", True), ("鈴木一郎", False)], ["高橋ウメ"], 2),
+    "roster added": commands.roster_added("高橋ウメ"),
+    "roster not found": commands.roster_not_found("高橋ウメ", [LONGEST] * 100),
+    "roster usage": commands.roster_usage(),
+    "away set": commands.away_set("鈴木一郎", 12, 5),
+    "away ended": commands.away_ended("鈴木一郎"),
+    "away usage": commands.away_usage(unreadable=True),
+    "notice too long": commands.notice_too_long(4993, 1007, "駅前に集合してください。"),
+    "status": commands.status(
+        [
+            commands.status_round(1, 1, 1, "12月1日 9時00分", away=1, offline=1, label="【訓練】"),
+            commands.status_follow_ups(1, 1, 1),
+            commands.status_members(3, 1),
+            commands.status_not_joined(2),
+            commands.status_names_to_leaders(),
+        ]
+    ),
     "notice": group.notice("明日は防災訓練です"),
     "help text": commands.help_text(list(commands.USAGE), list(commands.USAGE), no_leader_yet=False),
     "refusal": commands.refusal("schedule", ["佐藤花子"]),
@@ -49,6 +149,42 @@ EVERY_MESSAGE = {
 @pytest.mark.parametrize("name", sorted(EVERY_MESSAGE))
 def test_every_message_fits_lines_limits(name):
     assert validate_messages(EVERY_MESSAGE[name]) == []
+
+
+@pytest.mark.parametrize("name", sorted(EVERY_MESSAGE))
+def test_every_message_is_one_the_sdk_accepts(name):
+    # line-bot-sdk's models are generated from LINE's OpenAPI spec.
+    PushMessageRequest.from_dict({"to": "U" + "0" * 32, "messages": EVERY_MESSAGE[name]})
+
+
+def test_a_long_list_keeps_every_name_and_as_many_buttons_as_fit():
+    [body, *buttons] = EVERY_MESSAGE["summary crowd"]
+    assert body["text"].startswith("助けが必要な方：")
+    assert "ほか" in body["text"]  # 571 names do not fit one text: the rest are counted
+    assert "参加480人：無事 0人・助けが必要 10人・まだ 461人・お休み 9人／LINEなしの方 100人" in body["text"]
+    assert "（ボタンは288人分です。ほかの方も、お声がけをお願いします）" in body["text"]
+    claims = [
+        a
+        for message in buttons
+        for a in postback_actions(message)
+        if isinstance(codec.decode(a["data"]), codec.Claim)
+    ]
+    assert len(claims) == 3 * BUBBLES_PER_CAROUSEL * BUTTONS_PER_BUBBLE
+    assert claims[0]["label"].endswith("を確認します") and codec.decode(claims[0]["data"]) == codec.Claim(1)
+    assert buttons[-1]["contents"]["type"] == "bubble"  # the 参加する invitation: 20 have not joined
+
+
+def test_the_follow_up_buttons_mean_what_they_say():
+    [claim] = postback_actions(followups.claim_buttons([SILENT], RoundKind.ROUTINE)[0])
+    assert claim["label"] == "田中次郎さんを確認します" and codec.decode(claim["data"]) == codec.Claim(12)
+    outcomes = postback_actions(EVERY_MESSAGE["claimed"][0])
+    assert [(o["label"], codec.decode(o["data"])) for o in outcomes] == [
+        ("無事でした", codec.RecordOutcome(12, FollowUpOutcome.SAFE)),
+        ("連絡がつかない", codec.RecordOutcome(12, FollowUpOutcome.UNREACHABLE)),
+        ("助けが必要だった", codec.RecordOutcome(12, FollowUpOutcome.NEEDED_HELP)),
+    ]
+    [ume] = postback_actions(followups.claim_buttons([UME], RoundKind.ROUTINE)[0])
+    assert ume["label"] == "高橋ウメさん（LINEなし）を確認します"
 
 
 @pytest.mark.parametrize("name", sorted(EVERY_MESSAGE))

@@ -34,6 +34,31 @@ def jst(*args) -> datetime:
         ("daily 9:00", "every", time(9, 0), 1, ()),
         ("every 2 days 20:00", "every", time(20, 0), 2, ()),
         ("weekly mon,wed,fri 8:30", "weekly", time(8, 30), 1, (0, 2, 4)),
+        # as leaders actually write them
+        ("毎朝9時", "every", time(9, 0), 1, ()),
+        ("毎朝 7時半", "every", time(7, 30), 1, ()),
+        ("毎日 午前9時", "every", time(9, 0), 1, ()),
+        ("毎日 午後3時", "every", time(15, 0), 1, ()),
+        ("毎日午後3時半", "every", time(15, 30), 1, ()),
+        ("毎日 9時15分", "every", time(9, 15), 1, ()),
+        ("毎日9時に", "every", time(9, 0), 1, ()),
+        ("毎晩8時", "every", time(20, 0), 1, ()),
+        ("毎晩 20時", "every", time(20, 0), 1, ()),
+        ("夜8時", "every", time(20, 0), 1, ()),
+        ("9時半", "every", time(9, 30), 1, ()),  # a time alone: every day
+        ("9:00", "every", time(9, 0), 1, ()),
+        ("午後12時", "every", time(12, 0), 1, ()),
+        ("午前0時", "every", time(0, 0), 1, ()),
+        ("平日 8:00", "weekly", time(8, 0), 1, (0, 1, 2, 3, 4)),
+        ("平日の朝8時", "weekly", time(8, 0), 1, (0, 1, 2, 3, 4)),
+        ("毎週平日 8時", "weekly", time(8, 0), 1, (0, 1, 2, 3, 4)),
+        ("土日 10時", "weekly", time(10, 0), 1, (5, 6)),
+        ("毎週土日 午前10時", "weekly", time(10, 0), 1, (5, 6)),
+        ("月水金 8:30", "weekly", time(8, 30), 1, (0, 2, 4)),
+        ("毎週月曜と水曜 9:00", "weekly", time(9, 0), 1, (0, 2)),
+        ("毎週火曜日 朝7時", "weekly", time(7, 0), 1, (1,)),
+        ("ｗｅｅｋｄａｙｓ ８ａｍ", "weekly", time(8, 0), 1, (0, 1, 2, 3, 4)),
+        ("every day 9pm", "every", time(21, 0), 1, ()),
     ],
 )
 def test_it_parses_leader_schedules(text, kind, at, interval, weekdays):
@@ -47,11 +72,13 @@ def test_it_parses_leader_schedules(text, kind, at, interval, weekdays):
     [
         "",
         "毎日",
-        "9:00",
+        "毎朝",
+        "毎日 9",  # a number alone is not a time
         "毎日 25:00",
         "毎日 9:75",
+        "午後13時",
         "毎週 9:00",
-        "毎週月曜と水曜 9:00",
+        "毎月1日 9:00",
         "0日ごと 9:00",
         "31日ごと 9:00",
         "ときどき 9:00",
@@ -67,6 +94,9 @@ def test_it_describes_schedules_as_leaders_write_them():
     assert parse_schedule("毎週月水金 8:30", TODAY).describe() == "毎週月水金 8:30"
     assert parse_schedule("2日ごと 20:00", TODAY).describe() == "2日ごと 20:00"
     assert parse_schedule("毎日 9:00", TODAY).describe() == "毎日 9:00"
+    assert parse_schedule("毎朝9時半", TODAY).describe() == "毎日 9:30"
+    assert parse_schedule("平日 8:00", TODAY).describe() == "平日 8:00"
+    assert parse_schedule("毎週土日 10時", TODAY).describe() == "土日 10:00"
 
 
 @pytest.mark.parametrize(

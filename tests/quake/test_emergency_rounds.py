@@ -91,7 +91,7 @@ def test_it_closes_an_open_routine_round_first_with_its_summary(quake_world, fak
 
     origin = publish(world, fake_jma, "5+")
     texts = world.bot_texts(toyota)
-    assert "無事がまだ確認できていません" in texts[-2]  # the routine round's summary ...
+    assert "無事がまだ確認できていません" in texts[-3]  # the routine round's summary (and its buttons) ...
     assert headline(origin) in texts[-1]  # ... then the one prompt members answer
     assert Round.get_by_id(routine.id).status == "closed"
     assert Round.select().where(Round.status == "open").count() == 1
@@ -105,9 +105,10 @@ def test_it_hears_ok_and_help_and_sums_up_after_the_shorter_delay(quake_world, f
     assert "鈴木一郎さん、ありがとうございます" in world.last_text(toyota)
 
     world.tap(toyota, JIRO, "助けが必要")
-    alert, next_steps = world.bot_items(toyota)[-2:]
-    assert alert["via"] == next_steps["via"] == "reply"
+    alert, claim, next_steps = world.bot_items(toyota)[-3:]
+    assert alert["via"] == claim["via"] == next_steps["via"] == "reply"
     assert "佐藤花子さんへ：田中次郎さんが「助けが必要」を押しました" in alert["message"]["text"]
+    assert [a["label"] for a in postback_actions(claim["message"])] == ["田中次郎さんを確認します"]
     assert "リーダーの方にお伝えしました" in next_steps["message"]["text"]
     assert "119番" in next_steps["message"]["text"]
     world.say(toyota, HANAKO, "/状況")
@@ -118,10 +119,12 @@ def test_it_hears_ok_and_help_and_sums_up_after_the_shorter_delay(quake_world, f
     assert Round.get(Round.kind == "emergency").status == "open"
     world.advance(2 * MINUTE)
     world.tick()
-    summary = world.bot_items(toyota)[-1]
+    summary = world.bot_items(toyota)[-2]
     assert summary["via"] == "push"
-    assert summary["message"]["text"].startswith("佐藤花子さんの無事がまだ確認できていません")
-    assert "助けが必要な方：田中次郎さん" in summary["message"]["text"]
+    # Who asked for help comes first, and is never counted as confirmed.
+    assert summary["message"]["text"].startswith("助けが必要な方：田中次郎さん\n")
+    assert "佐藤花子さんの無事がまだ確認できていません" in summary["message"]["text"]
+    assert "参加3人：無事 1人・助けが必要 1人・まだ 1人" in summary["message"]["text"]
 
 
 def test_it_corrects_a_round_when_jma_withdraws_the_report(quake_world, fake_jma):
@@ -208,15 +211,16 @@ def test_it_runs_a_drill_labelled_as_a_drill(quake_world, fake_jma):
     assert (ok["displayText"], help_["displayText"]) == ("【訓練】OK（無事です）", "【訓練】助けが必要です")
 
     world.tap(toyota, JIRO, "助けが必要")
-    alert, next_steps = world.bot_texts(toyota)[-2:]
+    alert, claim, next_steps = world.bot_texts(toyota)[-3:]
     assert alert.startswith("【訓練】佐藤花子さんへ") and next_steps.startswith("【訓練】")
+    assert claim.startswith("【訓練】確認に行ける方は押してください")
     assert "119" not in next_steps  # nobody is told to call for help in a drill
 
     world.say(toyota, HANAKO, "/訓練")
     assert "いま確認中です" in world.last_text(toyota)
     world.advance(3 * HOUR)
     world.tick()
-    summary = world.bot_texts(toyota)[-1]
-    assert summary.startswith("【訓練】") and "助けが必要な方：田中次郎さん" in summary
+    summary = world.bot_texts(toyota)[-2]
+    assert summary.startswith("【訓練】助けが必要な方：田中次郎さん")
     assert Round.get().kind == "drill" and Round.get().event_id is None
     assert world.line.usage()["total"] == 3  # only the summary was pushed
