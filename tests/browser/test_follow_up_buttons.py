@@ -7,13 +7,12 @@ from __future__ import annotations
 import pytest
 from playwright.sync_api import expect
 
+from tests.browser.test_simulator import act_as, say, start_lesson, tap_newest
+
 pytestmark = pytest.mark.browser
 
 HANAKO, ICHIRO, JIRO = "佐藤花子", "鈴木一郎", "田中次郎"
 PHONE = {"width": 390, "height": 844}
-
-
-from tests.browser.test_simulator import act_as, say, start_lesson, tap_newest
 
 
 def test_a_neighbour_claims_from_the_summary_and_records_the_outcome(stack, browser, screenshot):
