@@ -27,6 +27,10 @@ DEMO_ACCESS_TOKEN = "tsunagari-demo-access-token"
 JMA_EQVOL_FEED_URL = "https://www.data.jma.go.jp/developer/xml/feed/eqvol.xml"
 
 
+# SECRET_KEY signs session cookies: anything shorter is guessable offline.
+MIN_SECRET_KEY = 32
+
+
 class ConfigError(ValueError):
     """A setting is missing or malformed; the message says which and why."""
 
@@ -95,6 +99,10 @@ class Settings:
     emulator: bool = False
     # Lets the simulator move the bot's clock forward.  Never in production.
     demo_clock: bool = False
+    # Signs the operator console's session cookies and CSRF tokens.  Required
+    # (load_settings) outside the emulator; Settings built in code (tests,
+    # benches) leave it empty and the app makes a per-process random key.
+    secret_key: str = ""
 
     @property
     def tz(self) -> ZoneInfo:
@@ -157,6 +165,15 @@ def load_settings(environ: dict[str, str] | None = None) -> Settings:
             f"JMA_FEED_URL={jma_feed_url!r}: must be an http(s) URL of an Atom feed, or empty to turn it off"
         )
 
+    secret_key = env.get("SECRET_KEY", "")
+    if not secret_key and not emulator:
+        raise ConfigError(
+            "SECRET_KEY is not set: the operator console signs its session cookies with it. "
+            'Set it to a long random value, e.g. python3 -c "import secrets; print(secrets.token_hex(32))"'
+        )
+    if secret_key and len(secret_key) < MIN_SECRET_KEY:
+        raise ConfigError(f"SECRET_KEY is too short: use at least {MIN_SECRET_KEY} random characters")
+
     return Settings(
         channel_secret=secret,
         access_token=token,
@@ -179,4 +196,5 @@ def load_settings(environ: dict[str, str] | None = None) -> Settings:
         ),
         emulator=emulator,
         demo_clock=_flag("DEMO_CLOCK", env.get("DEMO_CLOCK"), default=emulator),
+        secret_key=secret_key,
     )
