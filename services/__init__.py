@@ -1,0 +1,1 @@
+"""State changes and the queries behind them: one transaction each, writing the outbox."""
