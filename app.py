@@ -57,6 +57,9 @@ def create_app(settings: Settings | None = None, *, client=None, connection=None
     webhook.init_parser(app, settings.channel_secret)
     app.register_blueprint(webhook.bp)
     app.register_blueprint(health.bp)
+    from web.console import init_console  # the operator console, /console
+
+    init_console(app, settings)
     _register_cli(app)
     return app
 
@@ -80,10 +83,11 @@ def _register_cli(app: Flask) -> None:
         else:
             run_forever()
 
-    from cli import notice_cli, org_cli  # flask org ..., flask notice send
+    from cli import notice_cli, operator_cli, org_cli  # flask org ..., flask notice send, flask operator ...
 
     app.cli.add_command(org_cli)
     app.cli.add_command(notice_cli)
+    app.cli.add_command(operator_cli)
 
 
 if __name__ == "__main__":

@@ -22,7 +22,7 @@ from collections.abc import Callable
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 
-from peewee import SQL, Value
+from peewee import JOIN, SQL, Value
 
 from jobs.outbox import add_push
 from messages import console_outcomes
@@ -188,11 +188,11 @@ def list_items(org_id: int, state: str = "open", limit: int = 200) -> list[Queue
     order = QueueItem.done_at.desc() if state == "done" else QueueItem.raised_at
     rows = (
         QueueItem.select(QueueItem, Group, Person, Operator)
-        .join(Group, on=(QueueItem.group == Group.id), join_type="LEFT OUTER")
+        .join(Group, on=(QueueItem.group == Group.id), join_type=JOIN.LEFT_OUTER)
         .switch(QueueItem)
-        .join(Person, on=(QueueItem.person == Person.id), join_type="LEFT OUTER")
+        .join(Person, on=(QueueItem.person == Person.id), join_type=JOIN.LEFT_OUTER)
         .switch(QueueItem)
-        .join(Operator, on=(QueueItem.claimed_by == Operator.id), join_type="LEFT OUTER")
+        .join(Operator, on=(QueueItem.claimed_by == Operator.id), join_type=JOIN.LEFT_OUTER)
         .where((QueueItem.organisation == org_id) & (QueueItem.state == state))
         .order_by(order, QueueItem.id)
         .limit(limit)
