@@ -15,7 +15,8 @@ the page reads a few hundred rows, whatever the number of groups.
 
 Definitions (what a council report needs to state):
 - members: distinct people registered in one of the organisation's groups
-  at the end of the month (a person in two groups counts once).
+  at the end of the month, in a group the bot was still in (a person in two
+  groups counts once).
 - groups: the organisation's groups the bot was in at the end of the month.
 - rounds / emergency_rounds: checks opened in the month (all kinds / 地震
   and 訓練).
@@ -110,28 +111,29 @@ def _by_bucket(rows: list[tuple], months: list[Month], column: int = 1) -> dict[
 
 
 # -- the metrics --------------------------------------------------------------
-def _at_month_ends(select_distinct: str, table_sql: str, start: str, end: str):
-    def compute(org_id: int, months: list[Month]) -> dict[str, dict[str, float | None]]:
-        columns = ", ".join(
-            f"COUNT(DISTINCT CASE WHEN {start} < ? AND ({end} IS NULL OR {end} >= ?) THEN {select_distinct} END)"
-            for _ in months
-        )
+def _at_month_ends(counted: str, from_sql: str, spans: tuple[tuple[str, str], ...]):
+    """COUNT(DISTINCT counted) of rows whose every (start, end) span covers
+    the end of the month: started before it and not ended by then."""
+
+    def compute(org_id: int, months: list[Month]) -> dict[str, float | None]:
+        cover = " AND ".join(f"{start} < ? AND ({end} IS NULL OR {end} >= ?)" for start, end in spans)
+        columns = ", ".join(f"COUNT(DISTINCT CASE WHEN {cover} THEN {counted} END)" for _ in months)
         params: list = []
         for m in months:
-            params += [m.end, m.end]
-        row = _run(f"SELECT {columns} FROM {table_sql}", [*params, org_id])[0]
+            params += [m.end, m.end] * len(spans)
+        row = _run(f"SELECT {columns} FROM {from_sql}", [*params, org_id])[0]
         return {m.label: float(row[i] or 0) for i, m in enumerate(months)}
 
     return compute
 
 
+# A member counts while registered in a group the bot is still in.
 _members = _at_month_ends(
     "m.person_id",
     'member m JOIN "group" g ON g.id = m.group_id WHERE g.organisation_id = ?',
-    "m.registered_at",
-    "m.left_at",
+    (("m.registered_at", "m.left_at"), ("g.joined_at", "g.left_at")),
 )
-_groups = _at_month_ends("g.id", '"group" g WHERE g.organisation_id = ?', "g.joined_at", "g.left_at")
+_groups = _at_month_ends("g.id", '"group" g WHERE g.organisation_id = ?', (("g.joined_at", "g.left_at"),))
 
 
 def _rounds(org_id: int, months: list[Month]) -> dict[str, dict[str, float | None]]:
