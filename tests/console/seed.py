@@ -103,3 +103,66 @@ def answer(rnd: Round, mem: Member, after: timedelta, kind: str = "ok") -> Answe
     from models import utc
 
     return Answer.create(round=rnd, member=mem, kind=kind, answered_at=naive(utc(rnd.opened_at) + after))
+
+
+def two_organisations(now: datetime) -> dict:
+    """みどり (midori) and 北区 (kita), each with operators, groups, an open
+    round with a 助けが必要 already in the queue, and a notice.  Returns the
+    ids and the words that belong to each, for tenancy checks."""
+    from models import NoticeRecord
+    from services import console_queue
+
+    found: dict = {}
+    for slug, name, area, people, notice in (
+        (
+            "midori",
+            "みどり市社会福祉協議会",
+            "1421200",
+            ("佐藤花子", "鈴木一郎", "田中次郎"),
+            "みどりの防災訓練のお知らせ",
+        ),
+        ("kita", "北区自治会連合会", "1410900", ("北川春子", "北山夏男"), "北区の避難所のお知らせ"),
+    ):
+        organisation = org(slug, name, now=now)
+        admin = operator(organisation, f"admin@{slug}.example.jp", "admin", now, name=f"{slug}管理者")
+        staff = operator(organisation, f"staff@{slug}.example.jp", "staff", now, name=f"{slug}職員")
+        shared = group(
+            organisation,
+            joined_at=now - timedelta(days=60),
+            area=area,
+            member_count=len(people) + 1,
+            names_shared=True,
+        )
+        private = group(organisation, joined_at=now - timedelta(days=60), area=area, member_count=3)
+        members = [
+            member(shared, person, registered_at=now - timedelta(days=50), leader=(i == 0))
+            for i, person in enumerate(people)
+        ]
+        seed_private = member(private, f"{slug}の非公開の方", registered_at=now - timedelta(days=50))
+        open_round = round_(shared, now - timedelta(hours=3), status="open")
+        answer(open_round, members[0], timedelta(minutes=3))
+        answer(open_round, members[1], timedelta(minutes=5), "help")
+        private_round = round_(private, now - timedelta(hours=2), kind="emergency", status="open")
+        answer(private_round, seed_private, timedelta(minutes=4), "help")
+        console_queue.collect(organisation.id, now)
+        items = [i.id for i in organisation.queue_items.order_by(console_queue.QueueItem.id)]
+        record = NoticeRecord.create(
+            organisation=organisation,
+            digest=f"{slug:0<64}"[:64],
+            text=notice,
+            areas=area,
+            groups=2,
+            cost=5,
+            operator=admin,
+            created_at=naive(now - timedelta(days=1)),
+        )
+        found[slug] = {
+            "org": organisation.id,
+            "admin": admin.id,
+            "staff": staff.id,
+            "groups": [shared.id, private.id],
+            "items": items,
+            "notice": record.id,
+            "words": [*people, f"{slug}の非公開の方", notice, admin.email, staff.email],
+        }
+    return found
