@@ -35,6 +35,7 @@ bench: $(STAMP)
 	$(BIN)/python bench/webhook_throughput.py
 	$(BIN)/python bench/sweep_scale.py
 	$(BIN)/python bench/notice_fanout.py
+	$(BIN)/python bench/console_stats.py
 
 clean:
 	rm -rf $(VENV) instance .pytest_cache

@@ -28,8 +28,10 @@ from jobs.outbox import add_push
 from messages import console_outcomes
 from models import Answer, Group, Member, Operator, Organisation, Person, QueueItem, Round, db, naive
 
-# A 助けが必要 in a round opened within this long is queued.
-HELP_WINDOW = timedelta(days=7)
+# Until the bot queues each 助けが必要 in its own transaction (queue_help,
+# below), the console sweeps up those of rounds opened within this long
+# whenever a page of the console that shows the queue is opened.
+HELP_WINDOW = timedelta(days=30)
 
 OUTCOMES = {
     "reached": "電話でつながった",
@@ -41,8 +43,9 @@ STATES = {"open": "未対応", "claimed": "対応中", "done": "対応済み"}
 MAX_NOTE = 1000
 
 
-def collect_help(org_id: int, now: datetime) -> int:
-    """Queue every 助けが必要 answer of the organisation's recent rounds."""
+def collect_help(org_id: int, now: datetime, answer_id: int | None = None) -> int:
+    """Queue every 助けが必要 answer of the organisation's recent rounds (or
+    only ``answer_id``)."""
     query = (
         Answer.select(
             Value(org_id),
@@ -67,6 +70,8 @@ def collect_help(org_id: int, now: datetime) -> int:
             & (Round.opened_at >= naive(now - HELP_WINDOW))
         )
     )
+    if answer_id is not None:
+        query = query.where(Answer.id == answer_id)
     fields = [
         QueueItem.organisation,
         QueueItem.group,
@@ -79,6 +84,14 @@ def collect_help(org_id: int, now: datetime) -> int:
         QueueItem.created_at,
     ]
     return QueueItem.insert_from(query, fields).on_conflict_ignore().as_rowcount().execute() or 0
+
+
+def queue_help(answer_id: int, now: datetime) -> int:
+    """Queue one 助けが必要 answer, if its group belongs to an organisation.
+    Meant for the bot's record_answer, inside the transaction that records
+    the answer, so the need is queued the moment it exists."""
+    org_id = Group.select(Group.organisation).join(Round).join(Answer).where(Answer.id == answer_id).scalar()
+    return collect_help(org_id, now, answer_id) if org_id else 0
 
 
 def _tell_group(item: QueueItem, outcome: str, now: datetime) -> None:

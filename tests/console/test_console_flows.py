@@ -265,3 +265,25 @@ def test_it_creates_operators_from_the_command_line(console_app):
     )
     listing = runner.invoke(args=["operator", "list", "--org", "midori"]).output
     assert "chief@midori.example.jp\tadmin\tactive" in listing and "no password yet" in listing
+
+
+def test_it_queues_a_help_answer_the_moment_the_bot_calls_it(console_app):
+    now = clock.now()
+    midori = seed.org()
+    group = seed.group(midori, joined_at=now - timedelta(days=3))
+    ichiro = seed.member(group, "鈴木一郎", registered_at=now - timedelta(days=2))
+    open_round = seed.round_(group, now - timedelta(hours=1), status="open")
+    helped = seed.answer(open_round, ichiro, timedelta(minutes=2), "help")
+    assert console_queue.queue_help(helped.id, now) == 1
+    assert console_queue.queue_help(helped.id, now) == 0  # once
+    item = QueueItem.get()
+    assert (item.source_kind, item.source_id, item.person_id, item.state) == (
+        "help",
+        helped.id,
+        ichiro.person_id,
+        "open",
+    )
+    loner = seed.group(None, joined_at=now)  # in no organisation: nobody's queue
+    jiro = seed.member(loner, "田中次郎", registered_at=now)
+    other = seed.answer(seed.round_(loner, now, status="open"), jiro, timedelta(minutes=1), "help")
+    assert console_queue.queue_help(other.id, now) == 0
