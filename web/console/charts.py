@@ -64,7 +64,7 @@ def svg(spec: ChartSpec, months: list[str], series: list[tuple[str, list[float |
         disable_xml_declaration=True,
         style=STYLE,
         width=800,
-        height=360,
+        height=420,
         show_legend=len(series) > 1,
         legend_at_bottom=True,
         legend_at_bottom_columns=3,
@@ -74,6 +74,7 @@ def svg(spec: ChartSpec, months: list[str], series: list[tuple[str, list[float |
         show_y_guides=True,
         include_x_axis=True,
         margin=16,
+        margin_bottom=48,  # room for CJK legend lines, which pygal measures as Latin
         y_title=spec.unit,
         no_data_text="データがありません",
     )
