@@ -123,10 +123,16 @@ def up(migrator, db):
 
     db.create_tables([StatMonth])
 
-    migrator.migrate(
-        migrator.add_column("organisation", "link_code", CharField(unique=True, null=True, max_length=16))
-    )
-    migrator.migrate(migrator.add_column("group", "names_shared", BooleanField(default=False)))
+    # Guarded: a schema made from the models (the tests' reset) has them already.
+    def missing(table, column):
+        return column not in {c.name for c in db.get_columns(table)}
+
+    if missing("organisation", "link_code"):
+        migrator.migrate(
+            migrator.add_column("organisation", "link_code", CharField(unique=True, null=True, max_length=16))
+        )
+    if missing("group", "names_shared"):
+        migrator.migrate(migrator.add_column("group", "names_shared", BooleanField(default=False)))
 
 
 def down(migrator, db):
