@@ -144,7 +144,9 @@ class Round(BaseModel):
     class Meta:
         # At most one round per group per JMA event, whoever handles which
         # telegram of it (NULLs, i.e. every other round, never collide).
-        indexes = ((("group", "event_id"), True),)
+        # (group, opened_at): a group's rounds in a period (the console's
+        # statistics read one month of an organisation's rounds).
+        indexes = ((("group", "event_id"), True), (("group", "opened_at"), False))
 
 
 class Answer(BaseModel):

@@ -100,31 +100,33 @@ def populate(groups: int, days: int, now: datetime) -> Organisation:
         opened = start + timedelta(days=day, hours=rng.random())
         closed = day < days - 1
         with db.atomic():
-            insert(
-                Round,
-                [
-                    Round.group,
-                    Round.kind,
-                    Round.status,
-                    Round.opened_at,
-                    Round.summary_due_at,
-                    Round.closed_at,
-                ],
-                [
-                    (
-                        g,
-                        "emergency" if day % 90 == 45 else "routine",
-                        "closed" if closed else "open",
-                        naive(opened),
-                        naive(opened + timedelta(hours=23)),
-                        naive(opened + timedelta(hours=23)) if closed else None,
-                    )
-                    for g in group_ids
-                ],
-            )
-            rounds = list(
-                Round.select(Round.id, Round.group).where(Round.opened_at == naive(opened)).tuples()
-            )
+            rows = [
+                (
+                    g,
+                    "emergency" if day % 90 == 45 else "routine",
+                    "closed" if closed else "open",
+                    naive(opened),
+                    naive(opened + timedelta(hours=23)),
+                    naive(opened + timedelta(hours=23)) if closed else None,
+                )
+                for g in group_ids
+            ]
+            fields = [
+                Round.group,
+                Round.kind,
+                Round.status,
+                Round.opened_at,
+                Round.summary_due_at,
+                Round.closed_at,
+            ]
+            rounds = []
+            for at in range(0, len(rows), CHUNK):
+                rounds += list(
+                    Round.insert_many(rows[at : at + CHUNK], fields=fields)
+                    .returning(Round.id, Round.group)
+                    .tuples()
+                    .execute()
+                )
             answers, pushes = [], []
             for round_id, group_id in rounds:
                 for member_id in members[group_id]:
@@ -172,12 +174,21 @@ def populate(groups: int, days: int, now: datetime) -> Organisation:
                 pushes,
             )
     with db.atomic():
-        helps = list(Answer.select(Answer.id, Answer.answered_at).where(Answer.kind == "help").tuples())
+        helps = list(
+            Answer.select(Answer.id, Answer.answered_at, Round.group, Member.person)
+            .join(Round)
+            .switch(Answer)
+            .join(Member)
+            .where(Answer.kind == "help")
+            .tuples()
+        )
         outcomes = ("reached", "visited", "emergency", "unreached")
         insert(
             QueueItem,
             [
                 QueueItem.organisation,
+                QueueItem.group,
+                QueueItem.person,
                 QueueItem.source_kind,
                 QueueItem.source_id,
                 QueueItem.raised_at,
@@ -187,8 +198,8 @@ def populate(groups: int, days: int, now: datetime) -> Organisation:
                 QueueItem.created_at,
             ],
             [
-                (org.id, "help", a, at, "done", outcomes[a % 4], at + timedelta(hours=1), at)
-                for a, at in helps
+                (org.id, g, p, "help", a, at, "done", outcomes[a % 4], at + timedelta(hours=1), at)
+                for a, at, g, p in helps
             ],
         )
     return org

@@ -133,9 +133,12 @@ def up(migrator, db):
         )
     if missing("group", "names_shared"):
         migrator.migrate(migrator.add_column("group", "names_shared", BooleanField(default=False)))
+    if "round_group_id_opened_at" not in {i.name for i in db.get_indexes("round")}:
+        migrator.migrate(migrator.add_index("round", ("group_id", "opened_at"), False))
 
 
 def down(migrator, db):
+    migrator.migrate(migrator.drop_index("round", "round_group_id_opened_at"))
     migrator.migrate(migrator.drop_index("organisation", "organisation_link_code"))
     migrator.migrate(migrator.drop_column("group", "names_shared"))
     migrator.migrate(migrator.drop_column("organisation", "link_code"))

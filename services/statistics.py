@@ -23,7 +23,8 @@ Definitions (what a council report needs to state):
 - expected, answered, answer_rate: over the month's rounds, the members
   registered when the round opened, and how many of them answered.
 - unanswered_after_summary: of those, not answered when the round closed.
-- median_answer_minutes: median time from a round's opening to an answer.
+- median_answer_minutes: median time from a round's opening to an answer
+  (to the 6 seconds, the page shows tenths of a minute).
 - help_requests: 助けが必要 answers in the month's rounds.
 - queue_*: queue items closed in the month, by outcome (operators' calls
   and visits).
@@ -34,6 +35,7 @@ from __future__ import annotations
 
 import csv
 import io
+import time
 from collections.abc import Callable
 from dataclasses import dataclass
 from datetime import datetime, timedelta
@@ -193,26 +195,41 @@ def _help_requests(org_id: int, months: list[Month]) -> dict[str, dict[str, floa
     return {"help_requests": _by_bucket(rows, months)}
 
 
+# The median is read from a histogram of answer times in MEDIAN_STEP steps:
+# a GROUP BY instead of sorting every answer (SQLite has no percentile), and
+# exact at the precision the page shows (0.1 minute).
+MEDIAN_STEP = 6  # seconds
+
+
 def _median_answer(org_id: int, months: list[Month]) -> dict[str, dict[str, float | None]]:
-    """The median by window functions (SQLite has no percentile): the middle
-    row, or the mean of the two middle rows, of each month's answers."""
     bucket, bparams = _bucket("r.opened_at", months)
     where, wparams = _range("r.opened_at", months)
     seconds = _seconds_between("a.answered_at", "r.opened_at")
-    rows = _run(
-        f"""SELECT b, AVG(d) FROM (
-                SELECT {bucket} AS b, {seconds} AS d,
-                       ROW_NUMBER() OVER (PARTITION BY {bucket} ORDER BY {seconds}) AS rn,
-                       COUNT(*) OVER (PARTITION BY {bucket}) AS cnt
-                FROM answer a JOIN round r ON r.id = a.round_id JOIN "group" g ON g.id = r.group_id
-                WHERE g.organisation_id = ? AND {where}
-            ) t WHERE rn IN ((cnt + 1) / 2, (cnt + 2) / 2) GROUP BY b""",
-        [*bparams, *bparams, *bparams, org_id, *wparams],
+    step = (
+        f"FLOOR({seconds} / {MEDIAN_STEP})" if _postgres() else f"CAST({seconds} / {MEDIAN_STEP} AS INTEGER)"
     )
+    rows = _run(
+        f"""SELECT {bucket} AS b, {step} AS s, COUNT(*)
+            FROM answer a JOIN round r ON r.id = a.round_id JOIN "group" g ON g.id = r.group_id
+            WHERE g.organisation_id = ? AND {where} GROUP BY b, s""",
+        [*bparams, org_id, *wparams],
+    )
+    histograms: dict[int, list[tuple[int, int]]] = {}
+    for b, step_, n in rows:
+        if b is not None:
+            histograms.setdefault(int(b), []).append((int(step_), int(n)))
     found: dict[str, float | None] = {m.label: None for m in months}
-    for b, seconds_ in rows:
-        if b is not None and seconds_ is not None:
-            found[months[int(b)].label] = round(float(seconds_) / 60.0, 1)
+    for b, histogram in histograms.items():
+        histogram.sort()
+        total = sum(n for _, n in histogram)
+        middle = [(total + 1) // 2, (total + 2) // 2]  # 1-based ranks; equal when total is odd
+        values, seen = [], 0
+        for value, n in histogram:
+            seen += n
+            while middle and middle[0] <= seen:
+                values.append(value)
+                middle.pop(0)
+        found[months[b].label] = round(sum(values) / len(values) * MEDIAN_STEP / 60.0, 1)
     return {"median_answer_minutes": found}
 
 
@@ -338,7 +355,10 @@ def refresh(org_id: int, now: datetime, tz: ZoneInfo, count: int = MONTHS_SHOWN,
     # must be contiguous (a row is put in the first month whose end is after
     # it), and it is one range scan.
     wanted = months[stale[0] :]
+    began = time.monotonic()
     values = _compute(org_id, wanted)
+    # Fresh from when the numbers were ready, not from when they were asked for.
+    computed_at = naive(now + timedelta(seconds=time.monotonic() - began))
     rows = []
     for m in wanted:
         final = now >= utc(m.end) + FINAL_AFTER
@@ -350,7 +370,7 @@ def refresh(org_id: int, now: datetime, tz: ZoneInfo, count: int = MONTHS_SHOWN,
                         "month": m.label,
                         "metric": metric.key,
                         "value": values[metric.key].get(m.label),
-                        "computed_at": naive(now),
+                        "computed_at": computed_at,
                         "final": final,
                     }
                 )
