@@ -205,9 +205,8 @@ def _median_answer(org_id: int, months: list[Month]) -> dict[str, dict[str, floa
     bucket, bparams = _bucket("r.opened_at", months)
     where, wparams = _range("r.opened_at", months)
     seconds = _seconds_between("a.answered_at", "r.opened_at")
-    step = (
-        f"FLOOR({seconds} / {MEDIAN_STEP})" if _postgres() else f"CAST({seconds} / {MEDIAN_STEP} AS INTEGER)"
-    )
+    # Whole seconds first (julianday arithmetic is a hair off), then integer division.
+    step = f"CAST(ROUND({seconds}) AS INTEGER) / {MEDIAN_STEP}"
     rows = _run(
         f"""SELECT {bucket} AS b, {step} AS s, COUNT(*)
             FROM answer a JOIN round r ON r.id = a.round_id JOIN "group" g ON g.id = r.group_id
