@@ -83,11 +83,12 @@ def _register_cli(app: Flask) -> None:
         else:
             run_forever()
 
-    from cli import notice_cli, operator_cli, org_cli  # flask org ..., flask notice send, flask operator ...
+    from cli import console_cli, notice_cli, operator_cli, org_cli  # flask org, notice, operator, console
 
     app.cli.add_command(org_cli)
     app.cli.add_command(notice_cli)
     app.cli.add_command(operator_cli)
+    app.cli.add_command(console_cli)
 
 
 if __name__ == "__main__":

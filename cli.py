@@ -6,6 +6,7 @@ flask --app app org list [--org SLUG]
 flask --app app notice send --org SLUG [--area CODE ...] --text "..." [--force] [--yes]
 flask --app app operator create --org SLUG --email EMAIL [--role admin|staff] [--name NAME] [--link [--url URL]]
 flask --app app operator list --org SLUG
+flask --app app console refresh-stats [--org SLUG]
 
 ``notice send`` prints the groups and the cost first and refuses a send
 the month's remaining quota cannot pay for (unless --force); the same notice
@@ -34,6 +35,7 @@ _SLUG = re.compile(r"^[a-z0-9][a-z0-9-]{0,79}$")
 
 org_cli = AppGroup("org", help="Organisations that groups belong to.")
 operator_cli = AppGroup("operator", help="People who use the web console for an organisation.")
+console_cli = AppGroup("console", help="The operator console's background work.")
 notice_cli = AppGroup("notice", help="Notices to all the groups of an organisation.")
 
 
@@ -213,3 +215,21 @@ def operator_list(slug: str) -> None:
             if operator.password_hash is None:
                 state += ", no password yet"
             click.echo(f"{operator.email}\t{operator.role}\t{state}\t{operator.name}")
+
+
+@console_cli.command("refresh-stats")
+@click.option("--org", "slug", default=None, help="Only this organisation (default: all).")
+def console_refresh_stats(slug: str | None) -> None:
+    """Compute the console's monthly statistics ahead of the first visit
+    (months that are over are kept; run after a deploy or nightly)."""
+    import time
+
+    from services import statistics
+
+    settings = runtime.settings()
+    with connected():
+        orgs = [_org(slug)] if slug else list(Organisation.select().order_by(Organisation.slug))
+        for org in orgs:
+            began = time.monotonic()
+            months = statistics.refresh(org.id, clock.now(), settings.tz)
+            click.echo(f"{org.slug}: {months} month(s) computed in {time.monotonic() - began:.1f}s")

@@ -287,3 +287,14 @@ def test_it_queues_a_help_answer_the_moment_the_bot_calls_it(console_app):
     jiro = seed.member(loner, "田中次郎", registered_at=now)
     other = seed.answer(seed.round_(loner, now, status="open"), jiro, timedelta(minutes=1), "help")
     assert console_queue.queue_help(other.id, now) == 0
+
+
+def test_it_computes_the_statistics_ahead_from_the_command_line(console_app, orgs):
+    from models import StatMonth
+
+    result = console_app.test_cli_runner().invoke(args=["console", "refresh-stats"])
+    assert result.exit_code == 0, result.output
+    assert "kita: 12 month(s) computed" in result.output and "midori: 12 month(s) computed" in result.output
+    assert StatMonth.select().where(StatMonth.metric == "members").count() == 24
+    again = console_app.test_cli_runner().invoke(args=["console", "refresh-stats", "--org", "kita"])
+    assert "kita: 0 month(s) computed" in again.output  # all fresh
