@@ -210,10 +210,10 @@ def list_items(org_id: int, state: str = "open", limit: int = 200) -> list[Queue
         .order_by(order, QueueItem.id)
         .limit(limit)
     )
-    return [_row(item) for item in rows]
+    return [row_of(item) for item in rows]
 
 
-def _row(item: QueueItem) -> QueueRow:
+def row_of(item: QueueItem) -> QueueRow:
     group = item.group if item.group_id else None
     name = None
     if group is not None and group.names_shared and item.person_id:

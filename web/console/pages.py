@@ -76,7 +76,7 @@ def _item_or_404(item_id: int):
 @bp.route("/queue/<int:item_id>")
 def queue_item(item_id: int):
     item = _item_or_404(item_id)
-    row = console_queue._row(item)
+    row = console_queue.row_of(item)
     return render_template(
         "console/queue_item.html",
         row=row,
