@@ -45,6 +45,7 @@ bench: $(STAMP)
 	$(BIN)/python bench/idle_latency.py
 	$(BIN)/python bench/tap_storm.py
 	$(BIN)/python bench/quake_fanout.py
+	$(BIN)/python bench/console_stats.py
 
 clean:
 	rm -rf $(VENV) instance .pytest_cache

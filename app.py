@@ -81,6 +81,9 @@ def create_app(settings: Settings | None = None) -> Flask:
     webhook.init_parser(app, settings.channel_secret)
     app.register_blueprint(webhook.bp)
     app.register_blueprint(health.bp)
+    from web.console import init_console  # the operator console, /console
+
+    init_console(app, settings)
     _register_cli(app)
     return app
 
@@ -171,10 +174,12 @@ def _register_cli(app: Flask) -> None:
         else:
             run_forever()
 
-    from cli import notice_cli, org_cli  # flask org ..., flask notice send
+    from cli import console_cli, notice_cli, operator_cli, org_cli  # flask org, notice, operator, console
 
     app.cli.add_command(org_cli)
     app.cli.add_command(notice_cli)
+    app.cli.add_command(operator_cli)
+    app.cli.add_command(console_cli)
 
 
 def run_local(port: int = 8000, host: str = "127.0.0.1", classroom: bool = False) -> None:

@@ -4,6 +4,9 @@ flask --app app org create --slug SLUG --name NAME [--kind KIND]
 flask --app app org add-group --org SLUG --group LINE_GROUP_ID
 flask --app app org list [--org SLUG]
 flask --app app notice send --org SLUG [--area CODE ...] --text "..." [--force] [--yes]
+flask --app app operator create --org SLUG --email EMAIL [--role admin|staff] [--name NAME] [--link [--url URL]]
+flask --app app operator list --org SLUG
+flask --app app console refresh-stats [--org SLUG]
 
 ``notice send`` prints the groups and the cost first and refuses a send
 the month's remaining quota cannot pay for (unless --force); the same notice
@@ -21,10 +24,9 @@ import sys
 import click
 from flask.cli import AppGroup
 
-from bot.line_client import LineClient
 from domain.areas import area_by_code
 from jobs import runtime
-from jobs.notice_sender import send_notice
+from jobs.notice_sender import send_notice, sender_client
 from models import Group, Organisation, connected, naive
 from services import clock
 from services.notices import NoticeError, plan_notice, write_notice
@@ -34,6 +36,8 @@ KINDS = ("municipality", "council", "association")  # 市区町村, 社会福祉
 _SLUG = re.compile(r"^[a-z0-9][a-z0-9-]{0,79}$")
 
 org_cli = AppGroup("org", help="Organisations that groups belong to.")
+operator_cli = AppGroup("operator", help="People who use the web console for an organisation.")
+console_cli = AppGroup("console", help="The operator console's background work.")
 notice_cli = AppGroup("notice", help="Notices to all the groups of an organisation.")
 
 
@@ -158,7 +162,7 @@ def notice_send(
 
 
 def _send(plan, settings, rate: float, workers: int):
-    client = LineClient(settings.access_token, settings.line_api_base_url, settings.line_timeout, workers)
+    client = sender_client(settings, workers)
     try:
         with click.progressbar(length=plan.to_write + plan.unfinished, label="sending") as bar:
             return send_notice(
@@ -166,3 +170,68 @@ def _send(plan, settings, rate: float, workers: int):
             )
     finally:
         client.close()
+
+
+@operator_cli.command("create")
+@click.option("--org", "slug", required=True, help="The organisation the operator works for.")
+@click.option("--email", required=True, help="What they log in with.")
+@click.option("--role", type=click.Choice(["admin", "staff"]), default="staff", show_default=True)
+@click.option("--name", default="", help="Their name, as other operators see it.")
+@click.option("--link", is_flag=True, help="Print a one-time sign-up link instead of reading a password.")
+@click.option(
+    "--url", default="", help="The site's address, for the link (e.g. https://tsunagari.example.jp)."
+)
+def operator_create(slug: str, email: str, role: str, name: str, link: bool, url: str) -> None:
+    """Create a console operator.  The password is read from standard input
+    (prompted for, twice, on a terminal); with --link a one-time sign-up link
+    valid for 72 hours is printed instead."""
+    from services.operators import OperatorError, create_operator
+
+    password = None
+    if not link:
+        if sys.stdin.isatty():
+            password = click.prompt("password", hide_input=True, confirmation_prompt=True)
+        else:
+            password = sys.stdin.readline().rstrip("\r\n")
+    with connected():
+        org = _org(slug)
+        try:
+            operator, token = create_operator(org, email, role, clock.now(), name=name, password=password)
+        except OperatorError as exc:
+            raise click.ClickException(str(exc)) from None
+    click.echo(f"created {operator.email} ({role}) for {slug}")
+    if token:
+        click.echo(f"sign-up link (valid 72 hours, once): {url.rstrip('/')}/console/signup/{token}")
+
+
+@operator_cli.command("list")
+@click.option("--org", "slug", required=True)
+def operator_list(slug: str) -> None:
+    """List an organisation's console operators."""
+    from models import Operator
+
+    with connected():
+        org = _org(slug)
+        for operator in Operator.select().where(Operator.organisation == org).order_by(Operator.id):
+            state = "active" if operator.active else "stopped"
+            if operator.password_hash is None:
+                state += ", no password yet"
+            click.echo(f"{operator.email}\t{operator.role}\t{state}\t{operator.name}")
+
+
+@console_cli.command("refresh-stats")
+@click.option("--org", "slug", default=None, help="Only this organisation (default: all).")
+def console_refresh_stats(slug: str | None) -> None:
+    """Compute the console's monthly statistics ahead of the first visit
+    (months that are over are kept; run after a deploy or nightly)."""
+    import time
+
+    from services import statistics
+
+    settings = runtime.settings()
+    with connected():
+        orgs = [_org(slug)] if slug else list(Organisation.select().order_by(Organisation.slug))
+        for org in orgs:
+            began = time.monotonic()
+            months = statistics.refresh(org.id, clock.now(), settings.tz)
+            click.echo(f"{org.slug}: {months} month(s) computed in {time.monotonic() - began:.1f}s")

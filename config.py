@@ -27,6 +27,10 @@ DEMO_ACCESS_TOKEN = "tsunagari-demo-access-token"
 JMA_EQVOL_FEED_URL = "https://www.data.jma.go.jp/developer/xml/feed/eqvol.xml"
 
 
+# SECRET_KEY signs session cookies: anything shorter is guessable offline.
+MIN_SECRET_KEY = 32
+
+
 class ConfigError(ValueError):
     """A setting is missing or malformed; the message says which and why."""
 
@@ -106,6 +110,10 @@ class Settings:
     # oldest outbox row that is due but unsent, is older than this (seconds).
     health_max_event_age: float = 120.0
     health_max_outbox_age: float = 600.0
+    # Signs the operator console's session cookies and CSRF tokens.  Required
+    # (load_settings) outside the emulator; Settings built in code (tests,
+    # benches) leave it empty and the app makes a per-process random key.
+    secret_key: str = ""
 
     @property
     def tz(self) -> ZoneInfo:
@@ -168,6 +176,15 @@ def load_settings(environ: dict[str, str] | None = None) -> Settings:
             f"JMA_FEED_URL={jma_feed_url!r}: must be an http(s) URL of an Atom feed, or empty to turn it off"
         )
 
+    secret_key = env.get("SECRET_KEY", "")
+    if not secret_key and not emulator:
+        raise ConfigError(
+            "SECRET_KEY is not set: the operator console signs its session cookies with it. "
+            'Set it to a long random value, e.g. python3 -c "import secrets; print(secrets.token_hex(32))"'
+        )
+    if secret_key and len(secret_key) < MIN_SECRET_KEY:
+        raise ConfigError(f"SECRET_KEY is too short: use at least {MIN_SECRET_KEY} random characters")
+
     return Settings(
         channel_secret=secret,
         access_token=token,
@@ -198,4 +215,5 @@ def load_settings(environ: dict[str, str] | None = None) -> Settings:
         health_max_outbox_age=parse_duration(
             "HEALTH_MAX_OUTBOX_AGE", env.get("HEALTH_MAX_OUTBOX_AGE") or "10m"
         ),
+        secret_key=secret_key,
     )

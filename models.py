@@ -83,6 +83,9 @@ class Organisation(BaseModel):
     kind = CharField(max_length=40, default="association")
     slug = CharField(max_length=80, unique=True)
     created_at = DateTimeField()
+    # What a group's leader types (/団体 CODE) to link the group to this
+    # organisation: consent comes from the LINE side, never from an operator.
+    link_code = CharField(max_length=16, null=True, unique=True)
 
 
 class Group(BaseModel):
@@ -106,6 +109,9 @@ class Group(BaseModel):
     # Who reads the names in a summary (domain.kinds.NamesAudience):
     # /設定 名前 リーダーだけ sends them to each leader one-to-one.
     names_to = CharField(max_length=8, default=NamesAudience.GROUP)
+    # The leader agreed (/設定 名前 団体にも) that the organisation's operators
+    # may see members' names; without it the console shows counts only.
+    names_shared = BooleanField(default=False)
 
 
 class Person(BaseModel):
@@ -168,7 +174,9 @@ class Round(BaseModel):
     class Meta:
         # At most one round per group per JMA event, whoever handles which
         # telegram of it (NULLs, i.e. every other round, never collide).
-        indexes = ((("group", "event_id"), True),)
+        # (group, opened_at): a group's rounds in a period (the console's
+        # statistics read one month of an organisation's rounds).
+        indexes = ((("group", "event_id"), True), (("group", "opened_at"), False))
 
 
 class Answer(BaseModel):
@@ -387,6 +395,115 @@ class DemoGroup(BaseModel):
     created_at = DateTimeField()
 
 
+class Operator(BaseModel):
+    """A person who uses the web console for one organisation.
+
+    ``role`` is admin (also manages the organisation's operators) or staff.
+    ``password_hash`` is argon2id (services.operators); it is NULL until the
+    operator sets a password through their one-time sign-up link, whose
+    token is stored only as a sha256 hash.  ``session_token`` is what the
+    session cookie names: changing it (new password, deactivation) ends
+    every session of this operator at once."""
+
+    organisation = ForeignKeyField(Organisation, backref="operators", on_delete="CASCADE")
+    email = CharField(max_length=254, unique=True)  # lower-cased
+    name = CharField(max_length=100, default="")
+    role = CharField(max_length=10, default="staff")  # admin|staff
+    password_hash = CharField(max_length=200, null=True)
+    session_token = CharField(max_length=64, unique=True)
+    active = BooleanField(default=True)
+    signup_token_hash = CharField(max_length=64, null=True, unique=True)
+    signup_expires_at = DateTimeField(null=True)
+    created_at = DateTimeField()
+    last_login_at = DateTimeField(null=True)
+
+
+class LoginAttempt(BaseModel):
+    """A failed console login, by account and by address.  The rate limit
+    counts these in the database, which every web worker sees."""
+
+    email = CharField(max_length=254, index=True)
+    address = CharField(max_length=64, index=True)
+    at = DateTimeField(index=True)
+
+
+class AuditEvent(BaseModel):
+    """One operator action: who, what, when.  ``detail`` holds ids and
+    counts, never what residents wrote."""
+
+    organisation = ForeignKeyField(Organisation, backref="audit_events", on_delete="CASCADE")
+    operator = ForeignKeyField(Operator, null=True, backref="audit_events", on_delete="SET NULL")
+    operator_email = CharField(max_length=254, default="")  # kept if the operator is deleted
+    action = CharField(max_length=40)
+    target = CharField(max_length=80, default="")
+    detail = TextField(default="")
+    address = CharField(max_length=64, default="")
+    at = DateTimeField()
+
+    class Meta:
+        indexes = ((("organisation", "at"), False),)
+
+
+class QueueItem(BaseModel):
+    """A person who needs a human: one row per need, whatever its source.
+
+    ``source_kind`` names the source (services.console_queue.SOURCES) and
+    ``source_id`` its row (for "help": the Answer id); the pair is unique, so
+    a source inserts with ON CONFLICT DO NOTHING and a need is queued once.
+    state open -> claimed -> done; every change is a compare-and-set, so two
+    operators never both hold one item."""
+
+    organisation = ForeignKeyField(Organisation, backref="queue_items", on_delete="CASCADE")
+    group = ForeignKeyField(Group, null=True, backref="queue_items", on_delete="SET NULL")
+    person = ForeignKeyField(Person, null=True, backref="queue_items", on_delete="SET NULL")
+    source_kind = CharField(max_length=24)
+    source_id = IntegerField()
+    raised_at = DateTimeField()  # when the need arose (queue order: oldest first)
+    state = CharField(max_length=10, default="open")  # open|claimed|done
+    claimed_by = ForeignKeyField(Operator, null=True, backref="claimed_items", on_delete="SET NULL")
+    claimed_at = DateTimeField(null=True)
+    outcome = CharField(max_length=16, null=True)  # reached|visited|emergency|unreached
+    note = TextField(default="")
+    done_at = DateTimeField(null=True)
+    created_at = DateTimeField()
+
+    class Meta:
+        indexes = (
+            (("source_kind", "source_id"), True),
+            (("organisation", "state", "raised_at"), False),
+        )
+
+
+class NoticeRecord(BaseModel):
+    """A notice sent from the console (the outbox rows are jobs.notices'
+    ``notice:{digest}:{group}``); lets the console list and follow them."""
+
+    organisation = ForeignKeyField(Organisation, backref="notices", on_delete="CASCADE")
+    digest = CharField(max_length=64, unique=True)
+    text = TextField()
+    areas = CharField(max_length=400, default="")  # space-separated JMA codes
+    groups = IntegerField(default=0)
+    cost = IntegerField(default=0)
+    operator = ForeignKeyField(Operator, null=True, backref="notices", on_delete="SET NULL")
+    created_at = DateTimeField()
+
+
+class StatMonth(BaseModel):
+    """A monthly statistic of an organisation, as computed by the SQL
+    aggregates in services.statistics.  Months that are over are computed
+    once; the current month is recomputed when ``computed_at`` is stale."""
+
+    organisation = ForeignKeyField(Organisation, backref="stat_months", on_delete="CASCADE")
+    month = CharField(max_length=7)  # YYYY-MM, local time
+    metric = CharField(max_length=40)
+    value = FloatField(null=True)  # NULL: nothing to measure that month
+    computed_at = DateTimeField()
+    final = BooleanField(default=False)
+
+    class Meta:
+        indexes = ((("organisation", "month", "metric"), True),)
+
+
 ALL_MODELS = [
     Organisation,
     Group,
@@ -402,6 +519,12 @@ ALL_MODELS = [
     JmaTelegram,
     DemoClock,
     DemoGroup,
+    Operator,
+    LoginAttempt,
+    AuditEvent,
+    QueueItem,
+    NoticeRecord,
+    StatMonth,
 ]
 
 
@@ -420,7 +543,12 @@ def init_db(url: str):
             raise RuntimeError(f"SQLite 3.35 or newer is needed (this Python has {sqlite3.sqlite_version})")
         # RETURNING lets the sweep claim many rows in one statement and know
         # exactly which ones it won (as on PostgreSQL).
-        database = connect(url, pragmas=SQLITE_PRAGMAS, check_same_thread=False, returning_clause=True)
+        # BEGIN IMMEDIATE: a transaction takes SQLite's write lock when it
+        # starts, so two workers' transactions wait their turn (busy_timeout)
+        # instead of one failing when it tries to write after reading.
+        database = connect(
+            url, pragmas=SQLITE_PRAGMAS, check_same_thread=False, returning_clause=True, lock_type="IMMEDIATE"
+        )
     else:
         database = connect(url)
     database.tsunagari_url = url

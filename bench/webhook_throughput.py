@@ -219,6 +219,7 @@ def main() -> None:
             "REDIS_URL": REDIS_URL,
             "LINE_CHANNEL_SECRET": SECRET,
             "LINE_CHANNEL_ACCESS_TOKEN": "bench-token",
+            "SECRET_KEY": "bench-secret-key-" + "0" * 32,
             "LINE_API_BASE_URL": "http://127.0.0.1:9",
             "WEB_CONCURRENCY": "2",
             "PYTHONPATH": str(ROOT),

@@ -98,12 +98,17 @@ def _parse_int(digits: str):
     return int(digits) if len(digits) <= 20 else _HUGE
 
 
-def parse_body(body: str) -> list:
+def parse_body(body: str | bytes) -> list:
     """The ``events`` list of a webhook body; MalformedBody if there is none.
 
     Values that cannot be kept (a subtree nested deeper than json's recursion
     limit, an integer of thousands of digits) are replaced by markers that
     make only the event holding them malformed."""
+    if isinstance(body, bytes):
+        try:
+            body = body.decode("utf-8")
+        except UnicodeDecodeError:
+            raise MalformedBody("not UTF-8") from None
     try:
         payload = json.loads(body, parse_int=_parse_int)
     except RecursionError:

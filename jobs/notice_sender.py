@@ -24,6 +24,7 @@ from collections.abc import Callable
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 
+from bot.line_client import LineClient
 from domain.kinds import FINAL_OUTBOX_STATES, OutboxState
 from jobs.delivery import deliver
 from models import Outbox, connected, naive, utc
@@ -82,6 +83,12 @@ class SendReport:
     @property
     def left(self) -> int:
         return self.states["pending"] + self.states["sending"]
+
+
+def sender_client(settings, workers: int):
+    """A LINE client for a sender with ``workers`` threads (one kept-alive
+    connection each)."""
+    return LineClient(settings.access_token, settings.line_api_base_url, settings.line_timeout, workers)
 
 
 def send_notice(

@@ -51,6 +51,7 @@ def join(client, name="山田一子", pin=PIN):
 def test_it_refuses_class_mode_with_line_credentials(monkeypatch):
     monkeypatch.setenv("LINE_CHANNEL_SECRET", "a-real-secret")
     monkeypatch.setenv("LINE_CHANNEL_ACCESS_TOKEN", "a-real-token")
+    monkeypatch.setenv("SECRET_KEY", "a-real-secret-key-" + "0" * 32)  # a real deployment has one
     with pytest.raises(SystemExit, match="refused when\\s+LINE credentials are set"):
         app_module.run_local(port=1, classroom=True)
 

@@ -11,7 +11,7 @@ import pytest
 from config import ConfigError, load_settings, parse_duration
 
 ROOT = Path(__file__).resolve().parent.parent
-CREDS = {"LINE_CHANNEL_SECRET": "s" * 32, "LINE_CHANNEL_ACCESS_TOKEN": "token"}
+CREDS = {"LINE_CHANNEL_SECRET": "s" * 32, "LINE_CHANNEL_ACCESS_TOKEN": "token", "SECRET_KEY": "k" * 32}
 
 
 def test_it_runs_on_embedded_defaults_with_no_settings():
@@ -79,6 +79,8 @@ def test_it_reads_durations(text, seconds):
         ({**CREDS, "LINE_API_BASE_URL": "api.line.me"}, "LINE_API_BASE_URL"),
         ({"LINE_API_BASE_URL": "http://127.0.0.1:9"}, "LINE_API_BASE_URL"),
         ({**CREDS, "EMULATOR": "maybe"}, "EMULATOR"),
+        ({**CREDS, "SECRET_KEY": ""}, "SECRET_KEY is not set"),
+        ({**CREDS, "SECRET_KEY": "short"}, "SECRET_KEY is too short"),
     ],
 )
 def test_it_names_the_bad_setting(env, names):

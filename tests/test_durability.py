@@ -244,6 +244,7 @@ def test_it_sends_one_summary_when_two_worker_processes_race(world, database_url
         "REDIS_URL": REDIS_URL,
         "LINE_CHANNEL_SECRET": world.settings.channel_secret,
         "LINE_CHANNEL_ACCESS_TOKEN": world.settings.access_token,
+        "SECRET_KEY": "test-secret-key-" + "0" * 32,
         "LINE_API_BASE_URL": world.settings.line_api_base_url,
         "DEMO_CLOCK": "1",
     }

@@ -64,6 +64,7 @@ def stack(database_url, redis_conn, tmp_path):
         "REDIS_URL": REDIS_URL,
         "LINE_CHANNEL_SECRET": SECRET,
         "LINE_CHANNEL_ACCESS_TOKEN": TOKEN,
+        "SECRET_KEY": "test-secret-key-" + "0" * 32,
         "LINE_API_BASE_URL": server.url,
         "CHECKIN_SUMMARY_DELAY": "4s",
         "TICK_SECONDS": "1",

@@ -74,7 +74,7 @@ def web(database_url, redis_conn, tmp_path):
         proc = subprocess.Popen(
             ["bash", "-c", f"exec {command}"], cwd=ROOT, env=env, stdout=out, stderr=subprocess.STDOUT
         )
-    wait_until(lambda: _get(port, "/healthz", timeout=1)[0] == 200, what="the web process")
+    wait_until(lambda: _get(port, "/healthz", timeout=1)[0] == 200, timeout=90, what="the web process")
     try:
         yield port, log
     finally:
@@ -284,7 +284,7 @@ def echo_port(tmp_path_factory):
     env = {**os.environ, "PATH": f"{ROOT / '.venv/bin'}:{os.environ['PATH']}", "PORT": str(port)}
     with open(tmp_path_factory.mktemp("echo") / "web.log", "w") as out:
         proc = subprocess.Popen(["bash", "-c", f"exec {command}"], cwd=ROOT, env=env, stdout=out, stderr=out)
-    wait_until(lambda: _get(port, "/", timeout=1)[0] == 200, what="the echo server")
+    wait_until(lambda: _get(port, "/", timeout=1)[0] == 200, timeout=90, what="the echo server")
     yield port
     proc.send_signal(signal.SIGTERM)
     proc.wait(20)

@@ -55,6 +55,7 @@ def poller_env(world, fake_jma) -> dict[str, str]:
         "REDIS_URL": REDIS_URL,
         "LINE_CHANNEL_SECRET": settings.channel_secret,
         "LINE_CHANNEL_ACCESS_TOKEN": settings.access_token,
+        "SECRET_KEY": "test-secret-key-" + "0" * 32,
         "LINE_API_BASE_URL": settings.line_api_base_url,
         "JMA_FEED_URL": fake_jma.feed_url,
         "DEMO_CLOCK": "1",
@@ -182,7 +183,7 @@ def test_it_records_a_missing_or_slow_telegram_without_failing_the_poll(quake_wo
 
 
 def test_it_does_not_poll_when_the_feed_is_turned_off(world):
-    line = {"LINE_CHANNEL_SECRET": "s", "LINE_CHANNEL_ACCESS_TOKEN": "t"}
+    line = {"LINE_CHANNEL_SECRET": "s", "LINE_CHANNEL_ACCESS_TOKEN": "t", "SECRET_KEY": "k" * 32}
     assert load_settings(line).jma_feed_url == "https://www.data.jma.go.jp/developer/xml/feed/eqvol.xml"
     assert load_settings({**line, "JMA_FEED_URL": ""}).jma_feed_url == ""
     assert load_settings({}).jma_feed_url == ""  # the local demo does not poll JMA
