@@ -93,6 +93,9 @@ class Settings:
     # connections): LINE answers in ~100 ms, so 100 carry ~1,000 sends a
     # second; two workers reach LINE's 2,000/s limit.
     line_concurrency: int = 100
+    # LINE's rate limit per endpoint (push, reply) for the whole channel,
+    # kept by all workers together (jobs/ratelimit.py).
+    line_rate_limit: float = 2000.0
     # JMA's earthquake feed, polled once a minute; "" turns polling off.  The
     # dataclass default is off so that Settings built in code (tests, benches)
     # never reach JMA; load_settings() turns it on with real LINE credentials
@@ -204,6 +207,7 @@ def load_settings(environ: dict[str, str] | None = None) -> Settings:
         timezone=timezone,
         line_timeout=parse_duration("LINE_TIMEOUT", env.get("LINE_TIMEOUT") or "10"),
         line_concurrency=_positive("LINE_CONCURRENCY", env.get("LINE_CONCURRENCY") or "100", int),
+        line_rate_limit=_positive("LINE_RATE_LIMIT", env.get("LINE_RATE_LIMIT") or "2000", float),
         jma_feed_url=jma_feed_url,
         notice_rate_limit=_positive("NOTICE_RATE_LIMIT", env.get("NOTICE_RATE_LIMIT") or "2000", float),
         notice_monthly_budget=_positive(

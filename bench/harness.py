@@ -361,6 +361,7 @@ def bot_env(database_url: str, line_url: str, port: int, **extra: str) -> dict[s
         "REDIS_URL": BENCH_REDIS_URL,
         "LINE_CHANNEL_SECRET": SECRET,
         "LINE_CHANNEL_ACCESS_TOKEN": TOKEN,
+        "SECRET_KEY": "bench-secret-key-" + "0" * 32,
         "LINE_API_BASE_URL": line_url,
         "JMA_FEED_URL": "",
     }

@@ -21,6 +21,8 @@ from collections import defaultdict
 from concurrent.futures import Executor
 from datetime import datetime, timedelta
 
+from peewee import Case
+
 from domain.kinds import FINAL_OUTBOX_STATES, OutboxKind, OutboxState, Purpose, RecipientKind
 from jobs.queue import Job, QueueName, enqueue_jobs, live_jobs, new_job_id
 from models import Group, Outbox, db, naive, utc
@@ -38,7 +40,7 @@ QUOTA_BACKOFF = timedelta(hours=1)
 # one that was merely slow costs a no-op.
 ENQUEUE_LEASE = timedelta(seconds=60)
 BATCH = 500  # rows claimed per statement by the sweep
-DELIVERY_BATCH = 100  # rows per delivery job
+DELIVERY_BATCH = 400  # rows per delivery job: a few rounds of LINE_CONCURRENCY sends
 # Sent before anything else (the urgent queue): someone asked for help.
 URGENT_PURPOSES = frozenset({Purpose.HELP_ALERT})
 
@@ -127,15 +129,17 @@ def _costs(rows: list[Outbox], client) -> dict[int, int]:
     }
 
 
-def _send(row: Outbox, client):
+def _send(row: Outbox, client, limiter):
     """The network call alone (no database): safe in a pool thread."""
     messages = json.loads(row.messages)
+    if limiter is not None:
+        limiter.take(row.kind)  # LINE counts push and reply separately
     if row.kind == OutboxKind.PUSH:
         return client.push(row.to, messages, row.retry_key)
     return client.reply(row.reply_token, messages)
 
 
-def _send_all(rows: list[Outbox], client, pool: Executor | None) -> list:
+def _send_all(rows: list[Outbox], client, pool: Executor | None, limiter=None) -> list:
     """Send ``rows`` at once, except that pushes to one chat go one after
     another, in the order they were written (a round's summary before the
     next round's prompt).  Replies answer separate events — never two of one
@@ -148,7 +152,7 @@ def _send_all(rows: list[Outbox], client, pool: Executor | None) -> list:
 
     def send_in_order(indexes: list[int]) -> None:
         for index in indexes:
-            results[index] = _send(rows[index], client)
+            results[index] = _send(rows[index], client, limiter)
 
     if pool is None or len(by_chat) <= 1:
         for indexes in by_chat.values():
@@ -159,11 +163,12 @@ def _send_all(rows: list[Outbox], client, pool: Executor | None) -> list:
 
 
 def deliver_many(
-    outbox_ids: list[int], client, now: datetime, pool: Executor | None = None
+    outbox_ids: list[int], client, now: datetime, pool: Executor | None = None, limiter=None
 ) -> dict[int, str]:
     """Send the due rows among ``outbox_ids``.  Returns each row's resulting
     state ("skipped" when it was not ours to send).  ``pool`` runs the sends
-    concurrently; without one they run one after another."""
+    concurrently; without one they run one after another.  ``limiter``
+    (jobs/ratelimit.py) keeps every worker together under LINE's rate."""
     states = dict.fromkeys(outbox_ids, "skipped")
     rows = claim(outbox_ids, now)
     fallbacks: list[int] = []
@@ -183,23 +188,17 @@ def deliver_many(
             states[row.id] = OutboxState.CANCELLED
         else:
             to_send.append(row)
-    results = _send_all(to_send, client, pool)
+    results = _send_all(to_send, client, pool, limiter)
     costs = _costs(
         [r for r, res in zip(to_send, results, strict=True) if res.sent and r.kind == OutboxKind.PUSH], client
     )
     n = naive(now)
     with db.atomic():
+        _record_sent(
+            [(row, result) for row, result in zip(to_send, results, strict=True) if result.sent], costs, n
+        )
         for row, result in zip(to_send, results, strict=True):
             if result.sent:
-                cost = costs.get(row.id, 0) if row.kind == OutboxKind.PUSH else 0
-                _finish(
-                    row,
-                    state=OutboxState.SENT,
-                    sent_at=n,
-                    cost=cost,
-                    last_status=result.status,
-                    last_error=None,
-                )
                 states[row.id] = OutboxState.SENT
             elif result.retry:
                 wait = QUOTA_BACKOFF if result.quota_exhausted else backoff(row.attempts, result.status)
@@ -223,6 +222,30 @@ def deliver_many(
     if fallbacks:
         deliver_many(fallbacks, client, now, pool)
     return states
+
+
+def _record_sent(sent: list, costs: dict[int, int], n) -> None:
+    """Record the rows LINE accepted, a few statements for the whole batch
+    (rows grouped by status and attempt; each row's cost by a CASE): a
+    quake's thousands of prompts must not cost a statement each.  Only rows
+    this worker still holds are written (state and attempts unchanged)."""
+    groups: dict[tuple, list[Outbox]] = defaultdict(list)
+    for row, result in sent:
+        groups[(result.status, row.attempts)].append(row)
+    for (status, attempts), rows in groups.items():
+        priced = [(r.id, costs.get(r.id, 0) if r.kind == OutboxKind.PUSH else 0) for r in rows]
+        Outbox.update(
+            **FORGET_BODY,
+            state=OutboxState.SENT,
+            sent_at=n,
+            cost=Case(Outbox.id, priced, 0),
+            last_status=status,
+            last_error=None,
+        ).where(
+            Outbox.id.in_([r.id for r in rows])
+            & (Outbox.state == OutboxState.SENDING)
+            & (Outbox.attempts == attempts)
+        ).execute()
 
 
 def deliver(outbox_id: int, client, now: datetime) -> str:

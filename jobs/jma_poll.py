@@ -318,10 +318,11 @@ def poll(now: datetime, feed_url: str) -> dict:
     budget_ends = time.monotonic() + POLL_BUDGET
     counts = {"feed": read_feed(now, feed_url)}
     counts.update(fetch_pending(now, feed_url, budget_ends=budget_ends))
-    counts["handled"] = handle_pending(now, runtime.settings())
-    if counts["handled"]:
-        # Emergency prompts go out now, not at the next tick.
-        enqueue_outbox(now, runtime.connection())
+    # Emergency prompts go out as each batch of rounds is written, not at
+    # the next tick.
+    counts["handled"] = handle_pending(
+        now, runtime.settings(), after_batch=lambda: enqueue_outbox(now, runtime.connection())
+    )
     log.info("JMA poll: %s", counts)
     return counts
 

@@ -24,6 +24,7 @@ def configure(settings: Settings, client=None, connection=None) -> None:
     or Redis connection, as the local all-in-one runner and tests do)."""
     from bot.line_client import LineClient
     from jobs.queue import redis_connection
+    from jobs.ratelimit import SharedRateLimit
     from models import init_db
     from services import clock, wakeup
 
@@ -43,6 +44,7 @@ def configure(settings: Settings, client=None, connection=None) -> None:
         _handles["connection"] = connection or redis_connection(settings.redis_url)
         if "pool" not in _handles or _handles["pool"]._max_workers != settings.line_concurrency:
             _handles["pool"] = ThreadPoolExecutor(settings.line_concurrency, thread_name_prefix="line")
+        _handles["rate"] = SharedRateLimit(_handles["connection"], settings.line_rate_limit)
         if settings.redis_url:
             connection_now = _handles["connection"]
             wakeup.configure(lambda: connection_now)
@@ -73,3 +75,9 @@ def io_pool() -> ThreadPoolExecutor:
     reads overlap LINE's latency instead of waiting one after another."""
     ensure_configured()
     return _handles["pool"]
+
+
+def rate_limit():
+    """The rate every worker keeps together (jobs/ratelimit.py)."""
+    ensure_configured()
+    return _handles["rate"]

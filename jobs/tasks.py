@@ -123,7 +123,7 @@ def _process_events(event_row_ids: list[int]) -> dict:
     # Send at once: a reply token lives about a minute.  The sweep retries
     # anything that does not go out now.
     if queued:
-        deliver_many(queued, runtime.client(), clock.now(), runtime.io_pool())
+        deliver_many(queued, runtime.client(), clock.now(), runtime.io_pool(), runtime.rate_limit())
     return counts
 
 
@@ -184,7 +184,7 @@ def deliver_outbox(outbox_ids: list[int] | int) -> dict:
     runtime.ensure_configured()
     ids = [outbox_ids] if isinstance(outbox_ids, int) else list(outbox_ids)
     with connected():
-        states = deliver_many(ids, runtime.client(), clock.now(), runtime.io_pool())
+        states = deliver_many(ids, runtime.client(), clock.now(), runtime.io_pool(), runtime.rate_limit())
     counts: dict[str, int] = {}
     for state in states.values():
         counts[str(state)] = counts.get(str(state), 0) + 1

@@ -24,6 +24,7 @@ from __future__ import annotations
 
 import logging
 from collections import Counter
+from collections.abc import Callable
 from datetime import datetime, timedelta
 
 from peewee import IntegrityError
@@ -51,67 +52,102 @@ from services.telegrams import telegram_from_row
 log = logging.getLogger(__name__)
 
 HANDLE_BATCH = 50
+# A handler that died part-way gives its telegram back after this long.
+HANDLING_LEASE = timedelta(minutes=2)
 START_BATCH = 500  # groups per statement when a quake starts their rounds
 
 
-def handle_pending(now: datetime, settings) -> int:
+def handle_pending(now: datetime, settings, after_batch: Callable[[], None] | None = None) -> int:
     """Handle every fetched, unhandled telegram in the order JMA issued
-    them (a later serial must see the round an earlier one started)."""
+    them (a later serial must see the round an earlier one started), and any
+    whose handler died (its lease ran out).  ``after_batch()`` is called
+    after each committed batch of new rounds, so their prompts can go out
+    while the next batch is written."""
+    stale = naive(now - HANDLING_LEASE)
     ids = [
         row.id
         for row in JmaTelegram.select(JmaTelegram.id)
-        .where(JmaTelegram.state == "fetched")
+        .where(
+            (JmaTelegram.state == "fetched")
+            | ((JmaTelegram.state == "handling") & (JmaTelegram.claimed_at < stale))
+        )
         .order_by(JmaTelegram.entry_updated, JmaTelegram.id)
         .limit(HANDLE_BATCH)
     ]
     handled = 0
     for row_id in ids:
         try:
-            handled += handle_telegram(row_id, now, settings) is not None
+            handled += handle_telegram(row_id, now, settings, after_batch) is not None
         except Exception as exc:
             # One telegram that cannot be handled must not hold back the
             # quakes after it: it is recorded as failed and the rest go on.
             log.exception("JMA telegram %s could not be handled", row_id)
             JmaTelegram.update(state="failed", error=f"handling: {type(exc).__name__}"[:500]).where(
-                (JmaTelegram.id == row_id) & (JmaTelegram.state == "fetched")
+                (JmaTelegram.id == row_id) & JmaTelegram.state.in_(("fetched", "handling"))
             ).execute()
     return handled
 
 
-def handle_telegram(row_id: int, now: datetime, settings) -> Counter | None:
+def handle_telegram(
+    row_id: int, now: datetime, settings, after_batch: Callable[[], None] | None = None
+) -> Counter | None:
     """Apply one telegram to the groups it concerns, exactly once.  Returns
-    the decisions taken (by reason), or None when it was not ours."""
-    with db.atomic():
-        claimed = (
-            JmaTelegram.update(state="handled", handled_at=naive(now))
-            .where((JmaTelegram.id == row_id) & (JmaTelegram.state == "fetched"))
-            .execute()
+    the decisions taken (by reason), or None when it was not ours.
+
+    The telegram is claimed (fetched -> handling, a lease) and the rounds it
+    starts are written START_BATCH groups per transaction, each batch
+    committed (and handed to ``after_batch``) before the next: a city of
+    thousands of groups gets its first prompts out at once.  A handler that
+    dies part-way leaves the telegram "handling"; after HANDLING_LEASE the
+    next poll takes it again, and the unique Round(group, event_id) index
+    keeps the groups already started from a second round or prompt."""
+    stale = naive(now - HANDLING_LEASE)
+    claimed = (
+        JmaTelegram.update(state="handling", claimed_at=naive(now))
+        .where(
+            (JmaTelegram.id == row_id)
+            & (
+                (JmaTelegram.state == "fetched")
+                | ((JmaTelegram.state == "handling") & (JmaTelegram.claimed_at < stale))
+            )
         )
-        if claimed != 1:
-            return None
-        telegram = telegram_from_row(JmaTelegram.get_by_id(row_id))
-        outcomes: Counter = Counter()
-        # Drills and tests of JMA's own never reach a group (rule 2), and
-        # only VXSE53 names cities (rule 1): no query needed for them.
-        if telegram.type_code != INTENSITY_REPORT or not telegram.is_real:
-            return outcomes
+        .execute()
+    )
+    if claimed != 1:
+        return None
+    telegram = telegram_from_row(JmaTelegram.get_by_id(row_id))
+    outcomes: Counter = Counter()
+    # Drills and tests of JMA's own never reach a group (rule 2), and only
+    # VXSE53 names cities (rule 1): no query needed for them.
+    if telegram.type_code == INTENSITY_REPORT and telegram.is_real:
         groups = _groups_for(telegram)
         last_rounds = last_emergency_rounds([g.id for g in groups])
         starts: list[tuple[Group, QuakeDecision]] = []
-        for group in groups:
-            last_round = last_rounds.get(group.id)
-            state = GroupQuakeState(group.area_code, group_threshold(group), _last_emergency(last_round))
-            decision = decide(telegram, state, now)
-            outcomes[decision.reason.value] += 1
-            if decision.action is Action.START:
-                starts.append((group, decision))
-            elif decision.action is Action.CORRECT:
-                post_correction(group, last_round, now)
-            elif decision.reason is Reason.SAME_EVENT:
-                _record_stronger(last_round, decision.intensity)
-        started = start_emergencies(starts, telegram, now, settings)
+        with db.atomic():
+            for group in groups:
+                last_round = last_rounds.get(group.id)
+                state = GroupQuakeState(group.area_code, group_threshold(group), _last_emergency(last_round))
+                decision = decide(telegram, state, now)
+                outcomes[decision.reason.value] += 1
+                if decision.action is Action.START:
+                    starts.append((group, decision))
+                elif decision.action is Action.CORRECT:
+                    post_correction(group, last_round, now)
+                elif decision.reason is Reason.SAME_EVENT:
+                    _record_stronger(last_round, decision.intensity)
+        if outcomes[Reason.CANCELLED.value] and after_batch is not None:
+            after_batch()  # the corrections go out now
+        started = 0
+        for start in range(0, len(starts), START_BATCH):
+            with db.atomic():
+                started += start_emergencies(starts[start : start + START_BATCH], telegram, now, settings)
+            if after_batch is not None:
+                after_batch()
         if started < len(starts):
             outcomes["already_started"] += len(starts) - started
+    JmaTelegram.update(state="handled", handled_at=naive(now)).where(
+        (JmaTelegram.id == row_id) & (JmaTelegram.state == "handling")
+    ).execute()
     log.info(
         "JMA %s %s event %s: %s", telegram.info_type, telegram.type_code, telegram.event_id, dict(outcomes)
     )
