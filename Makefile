@@ -46,6 +46,7 @@ bench: $(STAMP)
 	$(BIN)/python bench/tap_storm.py
 	$(BIN)/python bench/quake_fanout.py
 	$(BIN)/python bench/console_stats.py
+	$(BIN)/python bench/watch_fanout.py
 
 clean:
 	rm -rf $(VENV) instance .pytest_cache

@@ -174,12 +174,14 @@ def _register_cli(app: Flask) -> None:
         else:
             run_forever()
 
-    from cli import console_cli, notice_cli, operator_cli, org_cli  # flask org, notice, operator, console
+    # flask org, notice, operator, console, usage
+    from cli import console_cli, notice_cli, operator_cli, org_cli, usage_command
 
     app.cli.add_command(org_cli)
     app.cli.add_command(notice_cli)
     app.cli.add_command(operator_cli)
     app.cli.add_command(console_cli)
+    app.cli.add_command(usage_command)
 
 
 def run_local(port: int = 8000, host: str = "127.0.0.1", classroom: bool = False) -> None:

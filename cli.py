@@ -7,6 +7,11 @@ flask --app app notice send --org SLUG [--area CODE ...] --text "..." [--force] 
 flask --app app operator create --org SLUG --email EMAIL [--role admin|staff] [--name NAME] [--link [--url URL]]
 flask --app app operator list --org SLUG
 flask --app app console refresh-stats [--org SLUG]
+flask --app app usage
+
+``usage`` shows the month's LINE messages (used, the limit, what is left)
+and what the next day of 見守り may need, with the last warning when
+messages ran short (escalations go first: services/watch_budget.py).
 
 ``notice send`` prints the groups and the cost first and refuses a send
 the month's remaining quota cannot pay for (unless --force); the same notice
@@ -25,10 +30,11 @@ import click
 from flask.cli import AppGroup
 
 from domain.areas import area_by_code
+from domain.kinds import WatchState
 from jobs import runtime
 from jobs.notice_sender import send_notice, sender_client
-from models import Group, Organisation, connected, naive
-from services import clock
+from models import Group, Organisation, Watch, connected, naive
+from services import clock, watch_budget
 from services.notices import NoticeError, plan_notice, write_notice
 from services.usage import remaining_quota
 
@@ -235,3 +241,33 @@ def console_refresh_stats(slug: str | None) -> None:
             began = time.monotonic()
             months = statistics.refresh(org.id, clock.now(), settings.tz)
             click.echo(f"{org.slug}: {months} month(s) computed in {time.monotonic() - began:.1f}s")
+
+
+@click.command("usage")
+def usage_command() -> None:
+    """This month's LINE messages, and what 見守り needs next."""
+    settings = runtime.settings()
+    now = clock.now()
+    with connected():
+        limit, used, remaining, source = remaining_quota(runtime.client(), settings, now)
+        projection = watch_budget.project(now, settings)
+        watches = (
+            Watch.select().where((Watch.state == WatchState.ACTIVE) & Watch.schedule.is_null(False)).count()
+        )
+        account = watch_budget.line_account()
+    month = now.astimezone(settings.tz).strftime("%Y-%m")
+    click.echo(
+        f"month {month} ({settings.timezone}): {used} of {limit} messages used ({source}), {remaining} left"
+    )
+    click.echo(f"queued, not sent yet: {projection.queued}")
+    click.echo(
+        f"見守り: {watches} active watch(es); the next 24 hours may need up to {projection.needed} message(s) "
+        f"({projection.checks} check(s) and as many resends, {projection.reserve} kept for escalations, "
+        f"{projection.unresolved} for escalations still open)"
+    )
+    if projection.short:
+        click.echo(
+            f"warning: only {projection.remaining} left: checks and resends will be dropped before any escalation"
+        )
+    if account.budget_warning:
+        click.echo(f"last warning: {account.budget_warning}")

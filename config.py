@@ -86,6 +86,12 @@ class Settings:
     # From a summary to raising, once more to the leaders, the people nobody
     # has said they will check on.
     followup_remind_after: float = 3 * 3600
+    # 見守り (one-to-one): an unanswered check is sent again after
+    # watch_resend_after; the contacts are told watch_escalate_after the first
+    # sending; told again when nobody has taken it after watch_followup_after.
+    watch_resend_after: float = 3 * 3600
+    watch_escalate_after: float = 12 * 3600
+    watch_followup_after: float = 3 * 3600
     tick_seconds: float = 30
     timezone: str = "Asia/Tokyo"
     line_timeout: float = 10.0
@@ -187,6 +193,13 @@ def load_settings(environ: dict[str, str] | None = None) -> Settings:
         )
     if secret_key and len(secret_key) < MIN_SECRET_KEY:
         raise ConfigError(f"SECRET_KEY is too short: use at least {MIN_SECRET_KEY} random characters")
+    watch_resend_after = parse_duration("WATCH_RESEND_AFTER", env.get("WATCH_RESEND_AFTER") or "3h")
+    watch_escalate_after = parse_duration("WATCH_ESCALATE_AFTER", env.get("WATCH_ESCALATE_AFTER") or "12h")
+    if watch_escalate_after <= watch_resend_after:
+        raise ConfigError(
+            f"WATCH_ESCALATE_AFTER={env.get('WATCH_ESCALATE_AFTER') or '12h'!r} must be longer than "
+            f"WATCH_RESEND_AFTER={env.get('WATCH_RESEND_AFTER') or '3h'!r}: both count from the first check"
+        )
 
     return Settings(
         channel_secret=secret,
@@ -203,6 +216,9 @@ def load_settings(environ: dict[str, str] | None = None) -> Settings:
         followup_remind_after=parse_duration(
             "FOLLOWUP_REMIND_AFTER", env.get("FOLLOWUP_REMIND_AFTER") or "3h"
         ),
+        watch_resend_after=watch_resend_after,
+        watch_escalate_after=watch_escalate_after,
+        watch_followup_after=parse_duration("WATCH_FOLLOWUP_AFTER", env.get("WATCH_FOLLOWUP_AFTER") or "3h"),
         tick_seconds=parse_duration("TICK_SECONDS", env.get("TICK_SECONDS") or "30"),
         timezone=timezone,
         line_timeout=parse_duration("LINE_TIMEOUT", env.get("LINE_TIMEOUT") or "10"),

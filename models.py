@@ -4,10 +4,10 @@ Redis only carries job ids; everything that matters is a row here.  Times are
 stored as naive UTC datetimes (peewee's DateTimeField on SQLite and
 PostgreSQL alike); ``utc()`` turns them back into aware ones.
 
-The shape leaves room for what comes later: a Group belongs to an
-Organisation (municipality, 社会福祉協議会, 自治会連合会); a Person is one LINE
-user and may be a Member of several groups and, later, watched one-to-one
-(a Watch row of its own), so nothing here assumes a person lives in one group.
+A Group belongs to an Organisation (municipality, 社会福祉協議会,
+自治会連合会); a Person is one LINE user and may be a Member of several groups
+and also watched one-to-one (a Watch of their own, with its checks, contacts
+and escalations), so nothing here assumes a person lives in one group.
 """
 
 from __future__ import annotations
@@ -33,12 +33,16 @@ from playhouse.db_url import connect
 
 from domain.kinds import (
     AnswerKind,
+    CheckKind,
+    CheckState,
+    EscalationState,
     FollowUpState,
     NamesAudience,
     OutboxState,
     RecipientKind,
     RoundKind,
     RoundStatus,
+    WatchState,
 )
 from domain.names import clean_name
 
@@ -245,6 +249,117 @@ class FollowUp(BaseModel):
         indexes = ((("round", "member"), True), (("round", "offline_member"), True))
 
 
+# -- 見守り: one person's own daily check in their one-to-one chat ----------------
+class Watch(BaseModel):
+    """A person's 見守り: when they are checked and how the last check went.
+
+    A row exists once the person starts (or invites a contact); it checks
+    nobody until a schedule is chosen.  ``next_check_at`` is the deadline the
+    sweep claims with compare-and-set, as ``Group.next_round_at``."""
+
+    person = ForeignKeyField(Person, unique=True, backref="watches", on_delete="CASCADE")
+    # An organisation the person linked their 見守り to (by its code), so
+    # its operators may help when no contact answers; NULL: none.
+    organisation = ForeignKeyField(Organisation, null=True, backref="watches", on_delete="SET NULL")
+    # The name contacts read (/名前 in the one-to-one chat); else the LINE name.
+    name = CharField(max_length=40, null=True)
+    schedule = CharField(max_length=80, null=True)  # domain.schedule.Schedule.to_spec()
+    state = CharField(max_length=10, default=WatchState.ACTIVE, index=True)  # domain.kinds.WatchState
+    next_check_at = DateTimeField(null=True, index=True)
+    last_ok_at = DateTimeField(null=True)  # the person's last OK, for the contacts
+    created_at = DateTimeField()
+    stopped_at = DateTimeField(null=True)
+
+
+class WatchCheck(BaseModel):
+    """One check of a watch: sent, maybe sent again, answered or escalated.
+
+    The deadlines are cleared as the sweep claims them (compare-and-set), so
+    each step happens once.  ``watch`` becomes NULL when the person deletes
+    everything (/退会): the row stays, anonymous, for the statistics."""
+
+    watch = ForeignKeyField(Watch, null=True, backref="checks", on_delete="SET NULL")
+    kind = CharField(max_length=10, default=CheckKind.ROUTINE)  # domain.kinds.CheckKind
+    state = CharField(max_length=10, default=CheckState.OPEN, index=True)  # domain.kinds.CheckState
+    opened_at = DateTimeField()
+    resend_due_at = DateTimeField(null=True, index=True)
+    escalate_due_at = DateTimeField(null=True, index=True)
+    resent_at = DateTimeField(null=True)
+    answered_at = DateTimeField(null=True)
+    closed_at = DateTimeField(null=True)
+
+
+class Contact(BaseModel):
+    """Someone who agreed to be told when ``watch``'s person does not answer.
+
+    Made only by the contact's own tap on 「連絡先になる」 after sending the
+    person's code (``consented_at``).  ``slot`` (1..MAX_CONTACTS) is unique
+    per watch, so the database itself keeps a watch at three contacts even
+    when two people accept at the same moment."""
+
+    watch = ForeignKeyField(Watch, backref="contacts", on_delete="CASCADE")
+    person = ForeignKeyField(Person, backref="contact_links", on_delete="CASCADE")
+    slot = IntegerField()
+    consented_at = DateTimeField()
+
+    class Meta:
+        indexes = ((("watch", "person"), True), (("watch", "slot"), True))
+
+
+class Invitation(BaseModel):
+    """A 6-digit code the person forwards to someone they ask to be their
+    contact: valid INVITATION_LIFETIME, used once.  Codes are unique among
+    the rows kept; the sweep deletes expired ones."""
+
+    watch = ForeignKeyField(Watch, backref="invitations", on_delete="CASCADE")
+    code = CharField(max_length=6, unique=True)
+    created_at = DateTimeField()
+    expires_at = DateTimeField(index=True)
+    used_at = DateTimeField(null=True)
+
+
+class CodeAttempt(BaseModel):
+    """A wrong code sent by ``person``: counted to rate-limit guessing."""
+
+    person = ForeignKeyField(Person, backref="code_attempts", on_delete="CASCADE")
+    at = DateTimeField(index=True)
+
+
+class Escalation(BaseModel):
+    """The contacts of a watch told that a check went unanswered.
+
+    One per check (a unique index: never doubled).  ``followup_due_at`` is
+    its own deadline: if nobody has said 「わたしが確認します」 by then, the
+    sweep tells the contacts again.  The first tap wins (compare-and-set on
+    ``state``); the contact who took it reports the outcome."""
+
+    check = ForeignKeyField(WatchCheck, unique=True, backref="escalations", on_delete="CASCADE")
+    watch = ForeignKeyField(Watch, null=True, backref="escalations", on_delete="SET NULL")
+    state = CharField(max_length=12, default=EscalationState.OPEN, index=True)  # EscalationState
+    opened_at = DateTimeField()
+    contacts_told = IntegerField(default=0)
+    followup_due_at = DateTimeField(null=True, index=True)
+    reminded_at = DateTimeField(null=True)
+    claimed_by = ForeignKeyField(Person, null=True, backref="claimed_escalations", on_delete="SET NULL")
+    claimed_at = DateTimeField(null=True)
+    outcome = CharField(max_length=12, null=True)  # domain.kinds.EscalationOutcome
+    outcome_at = DateTimeField(null=True)
+    closed_at = DateTimeField(null=True)
+
+
+class LineAccount(BaseModel):
+    """What the bot knows of its own LINE account, read from LINE by a job
+    (never inside a transaction) about once an hour: its basic ID (for the
+    friend link in invitations) and the month's message limit; and the last
+    warning to the operator that the month's messages run short."""
+
+    basic_id = CharField(max_length=40, null=True)
+    quota_limit = IntegerField(null=True)  # LINE's monthly limit; NULL: none set or not known
+    refreshed_at = DateTimeField(null=True)  # claimed by the sweep (compare-and-set)
+    budget_warning = TextField(null=True)
+    budget_warned_at = DateTimeField(null=True)
+
+
 class WebhookEvent(BaseModel):
     """Every webhook event, stored before the webhook answers 200.
 
@@ -316,6 +431,9 @@ class Outbox(BaseModel):
     fallback_push = BooleanField(default=False)
     # Idempotency for operator sends (e.g. one notice to many groups).
     dedup_key = CharField(max_length=120, null=True, unique=True)
+    # The 見守り a message is about (to the person or to a contact), so that
+    # /退会 can blank what was said about them.
+    watch = ForeignKeyField(Watch, null=True, backref="outbox", on_delete="SET NULL")
 
 
 class JmaFeedState(BaseModel):
@@ -513,6 +631,13 @@ ALL_MODELS = [
     Answer,
     OfflineMember,
     FollowUp,
+    Watch,
+    WatchCheck,
+    Contact,
+    Invitation,
+    CodeAttempt,
+    Escalation,
+    LineAccount,
     WebhookEvent,
     Outbox,
     JmaFeedState,

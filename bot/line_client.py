@@ -166,6 +166,15 @@ class LineClient:
             return None
         return profile.display_name
 
+    def bot_basic_id(self) -> str | None:
+        """The bot's basic ID (``@123abcde``, for its friend link), or None."""
+        try:
+            info = self._api.get_bot_info(_request_timeout=self._timeout)
+        except (ApiException, urllib3.exceptions.HTTPError, OSError) as exc:
+            log.warning("bot info lookup failed: %s", type(exc).__name__)
+            return None
+        return info.basic_id
+
     def message_quota(self) -> tuple[str, int | None] | None:
         """LINE's monthly message limit: ("limited", n), ("none", None) when
         LINE sets none, or None when LINE will not tell us."""

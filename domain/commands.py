@@ -36,6 +36,9 @@ ALIASES: dict[str, tuple[str, ...]] = {
     "drill": ("訓練", "drill"),
     "roster": ("名簿", "roster"),
     "away": ("お休み", "away"),
+    # The one-to-one 見守り chat (bot/watch_commands.py).
+    "watch": ("見守り", "見守", "みまもり", "watch"),
+    "contacts": ("連絡先", "れんらくさき", "contacts", "contact"),
 }
 
 # How each command is read aloud, in hiragana: typed with a slash, these get

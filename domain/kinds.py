@@ -82,6 +82,75 @@ class Purpose(StrEnum):
     REMINDER = "reminder"  # follow-ups nobody has claimed, raised to the leaders
     ESCALATION = "escalation"  # 連絡がつかない / 助けが必要だった, to the leaders at once
     ONE_TO_ONE = "one-to-one"  # a message in a one-to-one chat
+    # 見守り (one-to-one): what the watched person and their contacts read.
+    WATCH_CHECK = "watch-check"  # the check at the person's time
+    WATCH_RESEND = "watch-resend"  # the same check, sent once more
+    WATCH_ESCALATION = "watch-escalation"  # contacts told: no answer
+    WATCH_REMINDER = "watch-reminder"  # contacts told again: nobody said they would check
+    WATCH_CLAIMED = "watch-claimed"  # the other contacts told who is checking
+    WATCH_OUTCOME = "watch-outcome"  # the other contacts told what was found
+    WATCH_ALL_CLEAR = "watch-all-clear"  # a late OK: contacts told the person answered
+    WATCH_ENDED = "watch-ended"  # the watch stopped or was deleted: contacts told
+    WATCH_ABSENCE = "watch-absence"  # /お休み shared with the contacts by the person's choice
+    CONTACT = "contact"  # a contact link made or ended: the other side told
+
+
+class WatchState(StrEnum):
+    """A person's 見守り (one-to-one daily check)."""
+
+    ACTIVE = "active"  # checks at the chosen time (none until a time is chosen)
+    PAUSED = "paused"  # /見守り 停止
+    STOPPED = "stopped"  # the person blocked the bot (unfollow); /見守り 再開 starts it again
+
+
+class CheckKind(StrEnum):
+    ROUTINE = "routine"  # at the person's time; resent, then escalated
+    TRIAL = "trial"  # /確認, to try it: never resent nor escalated
+
+
+class CheckState(StrEnum):
+    """open -> answered | escalated | missed | excused | ended; escalated ->
+    answered (a late OK) | resolved (a contact reported safe or emergency)
+    | missed | ended."""
+
+    OPEN = "open"  # sent, waiting for OK
+    ESCALATED = "escalated"  # no OK in time: the contacts were told; still waiting
+    ANSWERED = "answered"  # the person said OK (in time or late)
+    RESOLVED = "resolved"  # a contact found them safe, or called for help
+    MISSED = "missed"  # the next check came without an answer to this one
+    EXCUSED = "excused"  # the person was away (/お休み) when it would have escalated
+    ENDED = "ended"  # the watch was paused, stopped or deleted
+
+
+OPEN_CHECK_STATES = (CheckState.OPEN, CheckState.ESCALATED)
+
+
+class EscalationState(StrEnum):
+    """open -> claimed -> resolved; open | claimed -> answered (the person's
+    own late OK) | superseded (a newer escalation of the same watch) |
+    ended (the watch stopped or was deleted)."""
+
+    OPEN = "open"  # contacts told; nobody has said 「わたしが確認します」 yet
+    CLAIMED = "claimed"  # a contact is checking (their outcome may be 連絡がつかない so far)
+    RESOLVED = "resolved"  # the contact found them safe, or called 119 / the police
+    ANSWERED = "answered"  # the person answered OK after all
+    SUPERSEDED = "superseded"  # the next missed check escalated again: that one stands
+    ENDED = "ended"  # the watch stopped (unfollow) or was deleted (/退会)
+
+
+UNRESOLVED_ESCALATION_STATES = (EscalationState.OPEN, EscalationState.CLAIMED)
+
+
+class EscalationOutcome(StrEnum):
+    """What the contact who checked reports."""
+
+    SAFE = "safe"  # 無事でした
+    UNREACHABLE = "unreachable"  # 連絡がつかない (not final: they keep trying)
+    EMERGENCY = "emergency"  # 救急・警察に連絡した
+
+    @property
+    def is_final(self) -> bool:
+        return self is not EscalationOutcome.UNREACHABLE
 
 
 class FollowUpKind(StrEnum):

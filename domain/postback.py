@@ -22,13 +22,15 @@ from collections.abc import Callable
 from dataclasses import dataclass
 from urllib.parse import parse_qsl, urlencode
 
-from domain.kinds import RECORDED_OUTCOMES, AnswerKind, FollowUpOutcome
+from domain.kinds import RECORDED_OUTCOMES, AnswerKind, EscalationOutcome, FollowUpOutcome
 
 MAX_DATA = 300  # LINE's limit on postback data
 MAX_ID = 2**31 - 1  # the database's integer ids
 _DIGITS = re.compile(r"[0-9]{1,10}")
 _AREA_CODE = re.compile(r"[0-9]{7}")
 _THRESHOLDS = frozenset({"4", "5-", "5+", "6-", "6+", "7"})
+_CODE = re.compile(r"[0-9]{6}")
+_HOUR = re.compile(r"[0-9]{1,2}")
 
 
 @dataclass(frozen=True)
@@ -67,7 +69,84 @@ class RecordOutcome:
     outcome: FollowUpOutcome
 
 
-Action = Join | Answer | ChooseArea | Claim | RecordOutcome
+# -- 見守り (one-to-one) ------------------------------------------------------
+@dataclass(frozen=True)
+class StartWatch:
+    """見守りをはじめる (the follow greeting): offers the times to choose from."""
+
+
+@dataclass(frozen=True)
+class ChooseWatchTime:
+    """A time button: check every day at ``hour``:``minute``."""
+
+    hour: int
+    minute: int = 0
+
+
+@dataclass(frozen=True)
+class ResumeWatch:
+    """見守りを再開する (offered when someone who had blocked the bot comes back)."""
+
+
+@dataclass(frozen=True)
+class WatchOk:
+    """The watched person's OK to check ``check_id``."""
+
+    check_id: int
+
+
+@dataclass(frozen=True)
+class BecomeContact:
+    """連絡先になる: accept invitation ``invitation_id``.  The code travels
+    with it, so a forged tap cannot skip the code."""
+
+    invitation_id: int
+    code: str
+
+
+@dataclass(frozen=True)
+class ClaimEscalation:
+    """わたしが確認します: a contact takes escalation ``escalation_id``."""
+
+    escalation_id: int
+
+
+@dataclass(frozen=True)
+class ReportOutcome:
+    """What the contact who checked found."""
+
+    escalation_id: int
+    outcome: EscalationOutcome
+
+
+@dataclass(frozen=True)
+class EndContact:
+    """End contact link ``contact_id`` (either side may)."""
+
+    contact_id: int
+
+
+@dataclass(frozen=True)
+class ConfirmErase:
+    """すべて削除する: /退会 in the one-to-one chat, confirmed."""
+
+
+Action = (
+    Join
+    | Answer
+    | ChooseArea
+    | Claim
+    | RecordOutcome
+    | StartWatch
+    | ChooseWatchTime
+    | ResumeWatch
+    | WatchOk
+    | BecomeContact
+    | ClaimEscalation
+    | ReportOutcome
+    | EndContact
+    | ConfirmErase
+)
 
 
 def _id(value: str | None) -> int | None:
@@ -91,6 +170,24 @@ def _fields(action: Action) -> dict[str, str]:
         return {"a": "claim", "f": str(action.follow_up_id)}
     if isinstance(action, RecordOutcome):
         return {"a": "outcome", "f": str(action.follow_up_id), "o": action.outcome.value}
+    if isinstance(action, StartWatch):
+        return {"a": "ws"}
+    if isinstance(action, ChooseWatchTime):
+        return {"a": "wt", "h": str(action.hour), "m": str(action.minute)}
+    if isinstance(action, ResumeWatch):
+        return {"a": "wr"}
+    if isinstance(action, WatchOk):
+        return {"a": "wok", "c": str(action.check_id)}
+    if isinstance(action, BecomeContact):
+        return {"a": "bc", "i": str(action.invitation_id), "c": action.code}
+    if isinstance(action, ClaimEscalation):
+        return {"a": "ec", "e": str(action.escalation_id)}
+    if isinstance(action, ReportOutcome):
+        return {"a": "eo", "e": str(action.escalation_id), "o": action.outcome.value}
+    if isinstance(action, EndContact):
+        return {"a": "ce", "k": str(action.contact_id)}
+    if isinstance(action, ConfirmErase):
+        return {"a": "erase"}
     raise TypeError(f"not a postback action: {action!r}")
 
 
@@ -135,6 +232,39 @@ def _outcome(fields: dict[str, str]) -> Action | None:
     return RecordOutcome(follow_up_id, outcome)
 
 
+def _watch_time(fields: dict[str, str]) -> Action | None:
+    hour, minute = fields.get("h", ""), fields.get("m", "")
+    if not (_HOUR.fullmatch(hour) and _HOUR.fullmatch(minute)):
+        return None
+    if not (0 <= int(hour) <= 23 and 0 <= int(minute) <= 59):
+        return None
+    return ChooseWatchTime(int(hour), int(minute))
+
+
+def _with_id(key: str, build: Callable[[int], Action]) -> Callable[[dict[str, str]], Action | None]:
+    def decode_with_id(fields: dict[str, str]) -> Action | None:
+        number = _id(fields.get(key))
+        return build(number) if number is not None else None
+
+    return decode_with_id
+
+
+def _become_contact(fields: dict[str, str]) -> Action | None:
+    invitation_id, code = _id(fields.get("i")), fields.get("c", "")
+    if invitation_id is None or not _CODE.fullmatch(code):
+        return None
+    return BecomeContact(invitation_id, code)
+
+
+def _escalation_outcome(fields: dict[str, str]) -> Action | None:
+    escalation_id = _id(fields.get("e"))
+    try:
+        outcome = EscalationOutcome(fields.get("o", ""))
+    except ValueError:
+        return None
+    return ReportOutcome(escalation_id, outcome) if escalation_id is not None else None
+
+
 # (action name, version) -> decoder.  Never remove an entry: old buttons live on.
 _DECODERS: dict[tuple[str, str], Callable[[dict[str, str]], Action | None]] = {
     ("join", "1"): lambda fields: Join(),
@@ -143,6 +273,15 @@ _DECODERS: dict[tuple[str, str], Callable[[dict[str, str]], Action | None]] = {
     ("area", "1"): _area,
     ("claim", "1"): _claim,
     ("outcome", "1"): _outcome,
+    ("ws", "1"): lambda fields: StartWatch(),
+    ("wt", "1"): _watch_time,
+    ("wr", "1"): lambda fields: ResumeWatch(),
+    ("wok", "1"): _with_id("c", WatchOk),
+    ("bc", "1"): _become_contact,
+    ("ec", "1"): _with_id("e", ClaimEscalation),
+    ("eo", "1"): _escalation_outcome,
+    ("ce", "1"): _with_id("k", EndContact),
+    ("erase", "1"): lambda fields: ConfirmErase(),
 }
 
 

@@ -52,11 +52,20 @@ class Job(StrEnum):
     PROCESS_EVENTS = "jobs.tasks.process_events"
     DELIVER_OUTBOX = "jobs.tasks.deliver_outbox"
     POLL_JMA = "jobs.jma_poll.poll_job"
+    SEND_PACED = "jobs.paced.send_paced_job"
+    REFRESH_LINE_ACCOUNT = "jobs.line_account.refresh_job"
 
 
 # Seconds a job may run before RQ stops it.  Every network call inside has
 # its own timeout; this is the backstop.
-JOB_TIMEOUT = {Job.PROCESS_EVENTS: 120, Job.DELIVER_OUTBOX: 180, Job.POLL_JMA: 90}
+JOB_TIMEOUT = {
+    Job.PROCESS_EVENTS: 120,
+    Job.DELIVER_OUTBOX: 180,
+    Job.POLL_JMA: 90,
+    # A paced job sends one sweep batch (at most 500 pushes) at LINE's rate.
+    Job.SEND_PACED: 300,
+    Job.REFRESH_LINE_ACCOUNT: 60,
+}
 JOB_OPTIONS = {"result_ttl": 0, "failure_ttl": 7 * 24 * 3600}
 # A job still in one of these states will run (or is running): its rows are
 # not lost, however long they have waited.

@@ -16,7 +16,12 @@ flushed at any moment because every job is found again here.
    more, to the leaders,
 5. outbox rows that are due (new, retrying, or abandoned by a dead worker),
 6. JMA's earthquake feed, once a minute (jobs/jma_poll.py does the polling),
-7. what has outlived its retention (services/retention.py).
+7. 見守り: checks that went unanswered (tell the contacts), escalations
+   nobody took (tell them again), checks to send again, checks that are due
+   (services/watch.py, services/escalations.py; each batch's pushes go to a
+   paced job as soon as it commits, jobs/paced.py), the bot's LINE account
+   once an hour, and expired invitation codes,
+8. what has outlived its retention (services/retention.py).
 """
 
 from __future__ import annotations
@@ -25,18 +30,25 @@ import logging
 from collections import defaultdict
 from datetime import datetime
 
-from domain.kinds import FollowUpState, RoundStatus
+from domain.absence import is_away
+from domain.kinds import CheckState, EscalationState, FollowUpState, RoundStatus, WatchState
 from domain.quake import ROUTINE_SKIP_WINDOW, should_skip_routine
 from domain.schedule import Schedule
 from jobs import runtime
 from jobs.delivery import enqueue_outbox
 from jobs.dispatch import dispatch_events
 from jobs.jma_poll import claim_poll
+from jobs.line_account import claim_refresh
+from jobs.paced import hand_over
 from jobs.queue import Job, QueueName, enqueue
-from models import FollowUp, Group, Round, db, naive, utc
+from models import Escalation, FollowUp, Group, Person, Round, Watch, WatchCheck, db, naive, utc
+from services import contacts as watch_contacts
+from services.escalations import escalate, remind
 from services.reminders import write_reminders
 from services.retention import prune
 from services.rounds import absorb_routine, close_rounds, open_routine_rounds, recent_emergencies
+from services.watch import open_checks, resend_checks
+from services.watch_budget import Budget
 
 log = logging.getLogger(__name__)
 
@@ -57,6 +69,12 @@ def sweep(now: datetime) -> dict:
         "rounds": open_due_rounds(now, settings),
         "reminders": remind_due_follow_ups(now, settings),
     }
+    counts["watch_escalations"] = escalate_due_watch_checks(now, settings, conn)
+    counts["watch_reminders"] = remind_unclaimed_escalations(now, settings, conn)
+    counts["watch_resends"] = resend_due_watch_checks(now, settings, conn)
+    counts["watch_checks"] = open_due_watch_checks(now, settings, conn)
+    counts["line_account"] = enqueue_line_account_refresh(now, conn)
+    counts["watch_codes_pruned"] = watch_contacts.prune(now)
     counts["outbox"] = enqueue_outbox(now, conn)
     counts["jma"] = enqueue_jma_poll(now, settings, conn)
     counts["pruned"] = sum(prune(now).values())
@@ -74,6 +92,15 @@ def enqueue_jma_poll(now: datetime, settings, conn) -> int:
 def _chunks(items: list, size: int = BATCH):
     for start in range(0, len(items), size):
         yield items[start : start + size]
+
+
+# A 見守り fan-out's first batch is small, so that sending starts at once.
+FIRST_BATCH = 50
+
+
+def _watch_batches(items: list):
+    yield from _chunks(items[:FIRST_BATCH])
+    yield from _chunks(items[FIRST_BATCH:])
 
 
 def open_due_rounds(now: datetime, settings) -> int:
@@ -179,3 +206,171 @@ def remind_due_follow_ups(now: datetime, settings) -> int:
             ]
             reminded += write_reminders(won, now)
     return reminded
+
+
+# -- 見守り ---------------------------------------------------------------------------
+def open_due_watch_checks(now: datetime, settings, conn) -> int:
+    """Open every 見守り check that is due, a batch of watches per
+    transaction: claim the batch (compare-and-set on next_check_at, as
+    open_due_rounds), then write their checks and pushes in bulk; each
+    batch's pushes go to a paced job as soon as it commits."""
+    n = naive(now)
+    due = list(
+        Watch.select(
+            Watch.id,
+            Watch.person,
+            Watch.name,
+            Watch.schedule,
+            Watch.next_check_at,
+            Person.line_user_id,
+            Person.display_name,
+            Person.away_until,
+        )
+        .join(Person)
+        .where(
+            (Watch.state == WatchState.ACTIVE) & Watch.schedule.is_null(False) & (Watch.next_check_at <= n)
+        )
+        .order_by(Watch.next_check_at, Watch.id)
+        .objects()
+    )
+    if not due:
+        return 0
+    budget = Budget.measure(now, settings)
+    opened = 0
+    for batch in _watch_batches(due):
+        moves: dict[tuple, list[int]] = defaultdict(list)
+        for watch in batch:
+            following = Schedule.from_spec(watch.schedule).next_after(now, settings.tz)
+            moves[(watch.next_check_at, naive(following))].append(watch.id)
+        with db.atomic():
+            won: set[int] = set()
+            for (old, new), ids in moves.items():
+                won.update(
+                    row_id
+                    for (row_id,) in Watch.update(next_check_at=new)
+                    .where(
+                        Watch.id.in_(ids) & (Watch.next_check_at == old) & (Watch.state == WatchState.ACTIVE)
+                    )
+                    .returning(Watch.id)
+                    .tuples()
+                    .execute()
+                )
+            count, pushes = open_checks([w for w in batch if w.id in won], now, settings, budget)
+        hand_over(conn, pushes)  # committed: sending starts while the next batch is written
+        opened += count
+    return opened
+
+
+def resend_due_watch_checks(now: datetime, settings, conn) -> int:
+    """Send once more every check still unanswered WATCH_RESEND_AFTER after it went out."""
+    n = naive(now)
+    due = [
+        row_id
+        for (row_id,) in WatchCheck.select(WatchCheck.id)
+        .where((WatchCheck.state == CheckState.OPEN) & (WatchCheck.resend_due_at <= n))
+        .order_by(WatchCheck.resend_due_at)
+        .tuples()
+    ]
+    if not due:
+        return 0
+    budget = Budget.measure(now, settings)
+    resent = 0
+    for batch in _watch_batches(due):
+        with db.atomic():
+            won = (
+                WatchCheck.update(resend_due_at=None, resent_at=n)
+                .where(
+                    WatchCheck.id.in_(batch)
+                    & (WatchCheck.state == CheckState.OPEN)
+                    & WatchCheck.resend_due_at.is_null(False)
+                )
+                .returning(WatchCheck.id)
+                .tuples()
+                .execute()
+            )
+            pushes = resend_checks(sorted(row_id for (row_id,) in won), now, settings, budget)
+        hand_over(conn, pushes)
+        resent += len(pushes)
+    return resent
+
+
+def escalate_due_watch_checks(now: datetime, settings, conn) -> int:
+    """Tell the contacts of every check still unanswered WATCH_ESCALATE_AFTER
+    after it went out: claim each check (open -> escalated, compare-and-set),
+    then write its Escalation and pushes.  Someone away today is excused
+    instead: no escalation during an absence."""
+    n = naive(now)
+    due = list(
+        WatchCheck.select(WatchCheck.id, Person.away_until)
+        .join(Watch)
+        .join(Person)
+        .where((WatchCheck.state == CheckState.OPEN) & (WatchCheck.escalate_due_at <= n))
+        .order_by(WatchCheck.escalate_due_at)
+        .tuples()
+    )
+    if not due:
+        return 0
+    today = now.astimezone(settings.tz).date()
+    escalated = 0
+    for batch in _watch_batches(due):
+        away = [check_id for check_id, until in batch if is_away(until, today)]
+        present = [check_id for check_id, until in batch if not is_away(until, today)]
+        with db.atomic():
+            if away:
+                WatchCheck.update(
+                    state=CheckState.EXCUSED, closed_at=n, resend_due_at=None, escalate_due_at=None
+                ).where(WatchCheck.id.in_(away) & (WatchCheck.state == CheckState.OPEN)).execute()
+            won = sorted(
+                row_id
+                for (row_id,) in WatchCheck.update(
+                    state=CheckState.ESCALATED, escalate_due_at=None, resend_due_at=None
+                )
+                .where(WatchCheck.id.in_(present) & (WatchCheck.state == CheckState.OPEN))
+                .returning(WatchCheck.id)
+                .tuples()
+                .execute()
+            )
+            pushes = escalate(won, now, settings)
+        hand_over(conn, pushes)
+        escalated += len(won)
+    return escalated
+
+
+def remind_unclaimed_escalations(now: datetime, settings, conn) -> int:
+    """Tell the contacts again when nobody has taken an escalation within
+    WATCH_FOLLOWUP_AFTER (once: the deadline is cleared as it is claimed)."""
+    n = naive(now)
+    due = [
+        row_id
+        for (row_id,) in Escalation.select(Escalation.id)
+        .where((Escalation.state == EscalationState.OPEN) & (Escalation.followup_due_at <= n))
+        .order_by(Escalation.followup_due_at)
+        .tuples()
+    ]
+    reminded = 0
+    for batch in _watch_batches(due):
+        with db.atomic():
+            won = sorted(
+                row_id
+                for (row_id,) in Escalation.update(followup_due_at=None, reminded_at=n)
+                .where(
+                    Escalation.id.in_(batch)
+                    & (Escalation.state == EscalationState.OPEN)
+                    & Escalation.followup_due_at.is_null(False)
+                )
+                .returning(Escalation.id)
+                .tuples()
+                .execute()
+            )
+            pushes = remind(won, now, settings)
+        hand_over(conn, pushes)
+        reminded += len(won)
+    return reminded
+
+
+def enqueue_line_account_refresh(now: datetime, conn) -> int:
+    """Read the bot's basic ID and the month's limit about once an hour."""
+    if not claim_refresh(now):
+        return 0
+    enqueue(conn, QueueName.BACKGROUND, Job.REFRESH_LINE_ACCOUNT)
+    return 1

@@ -8,7 +8,7 @@ from datetime import datetime
 from peewee import IntegrityError
 
 from domain.names import clean_name
-from models import Group, Member, Person, db, naive
+from models import Contact, Group, Member, Person, Watch, db, naive
 
 
 def find_person(line_user_id: str) -> Person | None:
@@ -172,5 +172,9 @@ def forget_if_unused(person: Person) -> bool:
 
 
 def _needed_elsewhere(person: Person) -> bool:
-    """Rows other than group memberships that keep a person (none yet)."""
-    return False
+    """Rows other than group memberships that keep a person: their own
+    見守り, or being someone's 見守り contact."""
+    return (
+        Watch.select().where(Watch.person == person.id).exists()
+        or Contact.select().where(Contact.person == person.id).exists()
+    )

@@ -30,7 +30,7 @@ from jobs.embedded import ThreadWorker
 from jobs.queue import all_queues
 from jobs.scheduler import dispatch_once
 from jobs.tasks import run_sweep
-from models import Group, Member, Outbox, Round, db
+from models import Group, Invitation, Member, Outbox, Person, Round, db
 from services import clock
 from tests.conftest import ServerThread
 
@@ -160,6 +160,52 @@ class World:
     def lead(self, group_id: str, name: str = HANAKO) -> None:
         self.say(group_id, name, "/リーダー")
 
+    # -- one-to-one chats ---------------------------------------------------
+    def follow(self, name: str, work: bool = True) -> None:
+        self.line.follow(self.user(name))
+        if work:
+            self.work()
+
+    def unfollow(self, name: str, work: bool = True) -> None:
+        self.line.unfollow(self.user(name))
+        if work:
+            self.work()
+
+    def say_one_to_one(self, name: str, text: str, work: bool = True) -> None:
+        self.line.one_to_one_text(self.user(name), text)
+        if work:
+            self.work()
+
+    def tap_one_to_one(self, name: str, label: str, message: dict | None = None, work: bool = True):
+        """Tap the button labelled ``label`` in ``name``'s chat with the bot
+        (default: in the newest bot message that has one)."""
+        if message is None:
+            message = next(
+                item["message"]
+                for item in reversed(self.chat_items(name))
+                if any(a["label"] == label for a in postback_actions(item["message"]))
+            )
+        action = next(a for a in postback_actions(message) if a["label"] == label)
+        self.line.one_to_one_postback(self.user(name), action["data"], action.get("displayText"))
+        if work:
+            self.work()
+
+    def link_contact(self, person: str, contact: str) -> None:
+        """``contact`` becomes ``person``'s 見守り contact the way people do
+        it: /連絡先, the forwarded code sent in, 「連絡先になる」."""
+        self.say_one_to_one(person, "/連絡先")
+        code = invitation_code(self.chat_texts(person)[-1])
+        self.follow(contact)
+        self.say_one_to_one(contact, code)
+        self.tap_one_to_one(contact, "連絡先になる")
+
+    def chat_items(self, name: str) -> list[dict]:
+        """What the bot said in ``name``'s one-to-one chat."""
+        return [item for item in self.line.timeline(self.user(name)) if item["sender"] == "bot"]
+
+    def chat_texts(self, name: str) -> list[str]:
+        return [" ".join(texts_of(item["message"])) for item in self.chat_items(name)]
+
     # -- what the group sees ---------------------------------------------
     def bot_items(self, group_id: str) -> list[dict]:
         return [item for item in self.line.timeline(group_id) if item["sender"] == "bot"]
@@ -187,6 +233,13 @@ class World:
             for item in reversed(self.bot_items(group_id))
             if any(a["label"].startswith("OK") for a in postback_actions(item["message"]))
         )
+
+
+def invitation_code(text: str) -> str:
+    """The 6-digit code in an invitation the bot wrote."""
+    import re
+
+    return re.search(r"番号 ([0-9]{6}) を送って", text).group(1)
 
 
 def dump(items) -> str:
@@ -250,6 +303,11 @@ class Bot:
             source = {"type": "group", "groupId": group}
         if name is not None:
             source["userId"] = self.user(name)
+        members = len(self.members.get(group, [])) if group is not None else None
+        ctx = self._handle(kind, source, name, members, **fields)
+        return [m for row in ctx.queued for m in json.loads(row.messages)]
+
+    def _handle(self, kind: str, source: dict, profile_name, member_count, reply: bool = True, **fields):
         event = {
             "type": kind,
             "mode": "active",
@@ -257,16 +315,62 @@ class Bot:
             "source": source,
             "webhookEventId": f"01TEST{next(self._ids):020d}",
             "deliveryContext": {"isRedelivery": False},
-            "replyToken": f"token-{next(self._ids)}",
+            **({"replyToken": f"token-{next(self._ids)}"} if reply else {}),
             **fields,
         }
         ctx = EventContext(event=event, now=self.now, received_at=self.now, settings=self.settings)
-        ctx.profile_name = name
-        ctx.member_count = len(self.members.get(group, [])) if group is not None else None
+        ctx.profile_name = profile_name
+        ctx.member_count = member_count
         with db.atomic():
             handle(ctx)
+        self.queued = list(ctx.queued)
         self.last = [m for row in ctx.queued for m in json.loads(row.messages)]
+        return ctx
+
+    # -- one-to-one chats -------------------------------------------------------
+    def direct(self, kind: str, name: str, reply: bool = True, **fields) -> list[dict]:
+        """Handle one event in ``name``'s one-to-one chat; returns the
+        replies.  As the job does, LINE's profile is read for a follow only."""
+        source = {"type": "user", "userId": self.user(name)}
+        ctx = self._handle(kind, source, name if kind == "follow" else None, None, reply, **fields)
+        self.last = [m for row in ctx.queued if row.kind == "reply" for m in json.loads(row.messages)]
         return self.last
+
+    def follow(self, name: str) -> str:
+        return " ".join(t for m in self.direct("follow", name) for t in texts_of(m))
+
+    def unfollow(self, name: str) -> None:
+        self.direct("unfollow", name, reply=False)
+
+    def say_one_to_one(self, name: str, text: str) -> str:
+        messages = self.direct("message", name, message={"id": "1", "type": "text", "text": text})
+        return " ".join(t for m in messages for t in texts_of(m))
+
+    def tap_one_to_one(self, name: str, action: codec.Action) -> str:
+        messages = self.direct("postback", name, postback={"data": codec.encode(action)})
+        return " ".join(t for m in messages for t in texts_of(m))
+
+    def link_contact(self, person: str, contact: str) -> None:
+        """``contact`` becomes ``person``'s 見守り contact (see World.link_contact)."""
+        code = invitation_code(self.say_one_to_one(person, "/連絡先"))
+        self.follow(contact)
+        self.say_one_to_one(contact, code)
+        invitation = Invitation.get(Invitation.code == code)
+        self.tap_one_to_one(contact, codec.BecomeContact(invitation.id, code))
+
+    def pushes_to(self, name: str, purpose: str | None = None) -> list[str]:
+        """The texts of every push queued to ``name`` (oldest first)."""
+        rows = (
+            Outbox.select()
+            .join(Person, on=(Outbox.person == Person.id))
+            .where((Outbox.kind == "push") & (Person.line_user_id == self.user(name)))
+            .order_by(Outbox.id)
+        )
+        return [
+            " ".join(t for m in json.loads(row.messages) for t in texts_of(m))
+            for row in rows
+            if purpose is None or row.purpose == purpose
+        ]
 
     def group(self, *names: str, group: str = GROUP) -> str:
         self.members[group] = list(names)
@@ -309,10 +413,27 @@ class Bot:
         self.now += timedelta(seconds=seconds)
 
     def sweep(self) -> None:
-        """Close due rounds, open due ones and raise due follow-ups, as the
-        sweep does (no Redis)."""
-        from jobs.sweep import close_due_rounds, open_due_rounds, remind_due_follow_ups
+        """Close due rounds, open due ones, raise due follow-ups and move
+        every 見守り deadline, as the sweep does (the paced jobs go to an
+        in-process fakeredis that nobody works: the pushes stay in the
+        outbox)."""
+        import fakeredis
+
+        from jobs.sweep import (
+            close_due_rounds,
+            escalate_due_watch_checks,
+            open_due_rounds,
+            open_due_watch_checks,
+            remind_due_follow_ups,
+            remind_unclaimed_escalations,
+            resend_due_watch_checks,
+        )
 
         close_due_rounds(self.now, self.settings)
         open_due_rounds(self.now, self.settings)
         remind_due_follow_ups(self.now, self.settings)
+        conn = fakeredis.FakeRedis()
+        escalate_due_watch_checks(self.now, self.settings, conn)
+        remind_unclaimed_escalations(self.now, self.settings, conn)
+        resend_due_watch_checks(self.now, self.settings, conn)
+        open_due_watch_checks(self.now, self.settings, conn)

@@ -12,12 +12,19 @@ from domain import postback as codec
 from domain.areas import resolve_area
 from domain.followups import FollowUpView
 from domain.jma import Intensity
-from domain.kinds import AnswerKind, FollowUpKind, FollowUpOutcome, FollowUpState, RoundKind
+from domain.kinds import (
+    AnswerKind,
+    EscalationOutcome,
+    FollowUpKind,
+    FollowUpOutcome,
+    FollowUpState,
+    RoundKind,
+)
 from domain.rounds import MemberView, OfflineView, tally
 from emulator.limits import validate_messages
-from messages import commands, followups, group, one_to_one, operators, quake
+from messages import commands, contacts, followups, group, one_to_one, operators, quake, watch
 from messages.followups import BUBBLES_PER_CAROUSEL, BUTTONS_PER_BUBBLE
-from tests.support import postback_actions
+from tests.support import postback_actions, texts_of
 
 T0 = datetime(2026, 11, 30, tzinfo=UTC)
 PEOPLE = [MemberView(i, name, T0) for i, name in enumerate(["佐藤花子", "鈴木一郎", "田中次郎"], start=1)]
@@ -143,6 +150,101 @@ EVERY_MESSAGE = {
     "withdrawn": quake.quake_withdrawn(True),
     "org notice": operators.org_notice("厚木市社会福祉協議会", "本日15時から避難所を開設しています。"),
     "one to one": one_to_one.groups_only(),
+    # 見守り: the watched person
+    "watch greeting": watch.greeting(),
+    "watch welcome back": watch.welcome_back("佐藤花子"),
+    "watch choose time": watch.choose_time(),
+    "watch schedule set": watch.schedule_set("毎日 9:00", "12月1日 9時00分", contacts=0),
+    "watch schedule unknown": watch.schedule_unknown(),
+    "watch settings": watch.settings(
+        [
+            watch.setting_schedule("毎週月水金 8:30", watch.state_label("paused")),
+            watch.setting_next("12月1日 9時00分"),
+            watch.setting_away(watch.day(date(2026, 12, 5))),
+            watch.setting_contacts(["鈴木一郎", "田中次郎", "山田太郎"]),
+            watch.setting_last_ok("11月30日 9時02分"),
+            watch.setting_last_ok(None),
+            watch.setting_messages(31),
+            watch.setting_pause_hint(True),
+            watch.setting_pause_hint(False),
+            watch.setting_contacts([]),
+        ]
+    ),
+    "watch paused": watch.paused(),
+    "watch already paused": watch.already_paused(),
+    "watch resumed": watch.resumed("12月1日 9時00分"),
+    "watch not paused": watch.not_paused("12月1日 9時00分"),
+    "watch check": watch.check(7, "佐藤花子"),
+    "watch trial check": watch.trial_check(7, "佐藤花子"),
+    "watch resend": watch.resend(7, "佐藤花子", "12月1日 21時00分"),
+    "watch resend without contacts": watch.resend(7, "佐藤花子", None),
+    "watch thanks": watch.thanks("佐藤花子"),
+    "watch thanks late": watch.thanks_late("佐藤花子"),
+    "watch thanks trial": watch.thanks_trial("佐藤花子"),
+    "watch thanks unasked": watch.thanks_unasked("佐藤花子"),
+    "watch hint": watch.hint(),
+    "watch help": watch.help_text(),
+    "watch contacts overview": watch.contacts_overview(["鈴木一郎"], ["山田太郎"], inviting=True),
+    "watch contacts full": watch.contacts_overview(["鈴木一郎", "田中次郎", "山田太郎"], [], inviting=False),
+    "watch invitation": watch.invitation(
+        "佐藤花子", "012345", watch.friend_link("@123abcde"), "12月3日 9時00分"
+    ),
+    "watch invitation without link": watch.invitation("佐藤花子", "012345", None, "12月3日 9時00分"),
+    "watch contact joined": watch.contact_joined("鈴木一郎", 2),
+    "watch contact left": watch.contact_left("鈴木一郎"),
+    "watch end choices": watch.end_choices(
+        [
+            (watch.end_label_contact("鈴木一郎"), codec.EndContact(1)),
+            (watch.end_label_contact("田中次郎"), codec.EndContact(2)),
+            (watch.end_label_contact("山田太郎"), codec.EndContact(3)),
+            (watch.end_label_watching("やまだ　ひさしぶりのおばあちゃん"), codec.EndContact(4)),
+        ]
+    ),
+    "watch nothing to end": watch.nothing_to_end(),
+    "watch link ended": watch.link_ended("鈴木一郎"),
+    "watch link gone": watch.link_already_gone(),
+    "watch away set": watch.away_set("12月5日", "12月6日", shared=False),
+    "watch away shared": watch.away_set("12月5日", "12月6日", shared=True),
+    "watch away ended": watch.away_ended(),
+    "watch not away": watch.not_away(),
+    "watch away usage": watch.away_usage("12月5日"),
+    "watch away unknown": watch.away_unknown("いつまでかがわかりません"),
+    "watch status": watch.status(
+        [
+            watch.status_not_started(),
+            watch.status_watching([watch.watching_entry("佐藤花子", watch.state_label("active"), None)]),
+            watch.watching_entry("鈴木一郎", watch.state_label("stopped"), "11月30日 9時02分"),
+        ]
+    ),
+    "watch name set": watch.name_set("佐藤花子"),
+    "watch erase confirm": watch.erase_confirm(),
+    "watch erased": watch.erased(),
+    "watch nothing to erase": watch.nothing_to_erase(),
+    # 見守り: contacts
+    "contact offer": contacts.offer("佐藤花子", 12, "012345"),
+    "contact linked": contacts.linked("佐藤花子"),
+    "contact code unusable": contacts.code_unusable(),
+    "contact code locked": contacts.code_locked(),
+    "contact own code": contacts.own_code(),
+    "contact already": contacts.already_contact("佐藤花子"),
+    "contact full": contacts.contacts_full("佐藤花子"),
+    "escalation": contacts.escalation("佐藤花子", 9, "12月1日 9時00分", "11月30日 9時02分"),
+    "escalation never answered": contacts.escalation("佐藤花子", 9, "12月1日 9時00分", None),
+    "escalation reminder": contacts.escalation("佐藤花子", 9, "12月1日 9時00分", None, reminder=True),
+    "claim won": contacts.claim_won("佐藤花子", 9),
+    "claim taken": contacts.claim_taken("佐藤花子", "鈴木一郎"),
+    "claimed notice": contacts.claimed_notice("佐藤花子", "鈴木一郎"),
+    "claim closed": contacts.claim_closed("佐藤花子"),
+    **{f"outcome notice {o}": contacts.outcome_notice("佐藤花子", "鈴木一郎", o) for o in EscalationOutcome},
+    **{f"outcome thanks {o}": contacts.outcome_thanks("佐藤花子", 9, o) for o in EscalationOutcome},
+    "not claimer": contacts.not_claimer("佐藤花子"),
+    "not a contact": contacts.not_a_contact(),
+    "all clear": contacts.all_clear("佐藤花子", "12月1日 21時05分"),
+    "watch stopped": contacts.watch_stopped("佐藤花子"),
+    "watch deleted": contacts.watch_deleted("佐藤花子"),
+    "watch resumed for contacts": contacts.watch_resumed("佐藤花子"),
+    "absence shared": contacts.absence_shared("佐藤花子", "12月5日"),
+    "contact ended": contacts.contact_ended("佐藤花子"),
 }
 
 
@@ -205,3 +307,40 @@ def test_the_prompt_buttons_mean_what_they_say():
 def test_the_area_buttons_keep_a_5_upper_threshold():
     buttons = postback_actions(EVERY_MESSAGE["area candidates"][0])
     assert buttons and all(codec.decode(b["data"]).threshold == "5+" for b in buttons)
+
+
+def test_the_watch_buttons_mean_what_they_say():
+    [ok] = postback_actions(watch.check(7, "佐藤花子")[0])
+    assert codec.decode(ok["data"]) == codec.WatchOk(7)
+    [start] = postback_actions(watch.greeting()[0])
+    assert codec.decode(start["data"]) == codec.StartWatch()
+    times = [codec.decode(b["data"]) for b in postback_actions(watch.choose_time()[0])]
+    assert times == [
+        codec.ChooseWatchTime(7),
+        codec.ChooseWatchTime(9),
+        codec.ChooseWatchTime(12),
+        codec.ChooseWatchTime(19),
+    ]
+    [become] = postback_actions(contacts.offer("佐藤花子", 12, "012345")[0])
+    assert codec.decode(become["data"]) == codec.BecomeContact(12, "012345")
+    [claim] = postback_actions(contacts.escalation("佐藤花子", 9, "12月1日 9時00分", None)[0])
+    assert claim["label"] == "わたしが確認します" and codec.decode(claim["data"]) == codec.ClaimEscalation(9)
+    outcomes = postback_actions(contacts.claim_won("佐藤花子", 9)[0])
+    assert [b["label"] for b in outcomes] == ["無事でした", "連絡がつかない", "救急・警察に連絡した"]
+    assert [codec.decode(b["data"]) for b in outcomes] == [
+        codec.ReportOutcome(9, o) for o in EscalationOutcome
+    ]
+
+
+def test_every_message_about_someone_names_them():
+    """A contact in a group, or of several people, is never left guessing."""
+    about = {
+        k: v
+        for k, v in EVERY_MESSAGE.items()
+        if k.startswith(("escalation", "claim", "outcome", "all clear"))
+    }
+    about |= {
+        k: EVERY_MESSAGE[k] for k in ("watch stopped", "watch deleted", "absence shared", "contact ended")
+    }
+    for name, messages in about.items():
+        assert any("佐藤花子" in t for m in messages for t in texts_of(m)), name
