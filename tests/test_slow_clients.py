@@ -80,7 +80,9 @@ def web(database_url, redis_conn, tmp_path):
     except AssertionError:
         proc.kill()
         proc.wait()
-        raise AssertionError(f"the web process did not answer /healthz with 200; its log:\n{log.read_text()}")
+        raise AssertionError(
+            f"the web process did not answer /healthz with 200; its log:\n{log.read_text()}"
+        ) from None
     try:
         yield port, log
     finally:
