@@ -160,9 +160,16 @@ class PrivatePostgres:
 
     def restart(self) -> None:
         """An immediate stop (as a crash) and a start with the same options."""
+        # The postmaster must not inherit our pipes (run would wait for it to
+        # exit): it logs to its file, as testenv started it.
+        log = str(Path(self.data).parent / "postgres.log")
         subprocess.run(
-            self.as_owner([self.pg_ctl, "-D", self.data, "-m", "immediate", "-w", "-t", "60", "restart"]),
-            capture_output=True,
+            self.as_owner(
+                [self.pg_ctl, "-D", self.data, "-l", log, "-m", "immediate", "-w", "-t", "60", "restart"]
+            ),
+            stdin=subprocess.DEVNULL,
+            stdout=subprocess.DEVNULL,
+            stderr=subprocess.DEVNULL,
             check=True,
             timeout=120,
         )

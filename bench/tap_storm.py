@@ -84,9 +84,6 @@ def main() -> None:
         group_pk = harness.seed_groups(line.groups, register_members=True)
         sustained_round = harness.open_rounds(list(group_pk.values()))
         spike_groups = line.groups[: math.ceil(args.spike / args.members)] if args.spike else []
-        spike_round = (
-            harness.open_rounds([group_pk[g["group_id"]] for g in spike_groups]) if spike_groups else {}
-        )
 
         stack = harness.start_stack(processes, env, workers=args.workers)
         time.sleep(2)  # let the workers finish importing
@@ -117,6 +114,9 @@ def main() -> None:
 
         spike = None
         if spike_groups:
+            # Opened only now: an OK counts for every round open in its group, so a
+            # round opened before the sustained phase would already be answered.
+            spike_round = harness.open_rounds([group_pk[g["group_id"]] for g in spike_groups])
             spike_taps = [
                 {
                     "group_id": g["group_id"],
