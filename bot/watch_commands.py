@@ -15,8 +15,8 @@ import unicodedata
 from collections.abc import Callable
 from datetime import date
 
-from bot.commands import NAME_LIMIT, CommandSpec
 from bot import organisation_commands
+from bot.commands import NAME_LIMIT, CommandSpec
 from bot.context import EventContext
 from bot.permissions import allowed, refuse
 from domain import postback as codec
