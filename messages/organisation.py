@@ -259,3 +259,36 @@ def sex_removed(had: bool) -> list[dict]:
     if not had:
         return [text(_("性別は登録されていません。"))]
     return [text(_("性別の登録を消しました。"))]
+
+
+# -- what an operator found (services.console_queue) ------------------------------------
+_FOLLOW_UP_OUTCOMES = {
+    "reached": N_("{org}の担当者が、確認が取れていなかった方と電話でお話ししました。"),
+    "visited": N_("{org}の担当者が、確認が取れていなかった方のところへ伺いました。"),
+    "emergency": N_("{org}の担当者が、確認が取れていなかった方のために救急・警察へ連絡しました。"),
+    "unreached": N_(
+        "{org}の担当者が、確認が取れていなかった方に連絡しましたが、つながりませんでした。"
+        "お近くの方は、様子を見に行っていただけると助かります。"
+    ),
+}
+_WATCH_OUTCOMES = {
+    "reached": N_("{org}の担当者が、{name}さんと電話でお話ししました。"),
+    "visited": N_("{org}の担当者が、{name}さんのところへ伺いました。"),
+    "emergency": N_("{org}の担当者が、{name}さんのために救急・警察へ連絡しました。"),
+    "unreached": N_(
+        "{org}の担当者が、{name}さんに連絡しましたが、つながりませんでした。"
+        "様子を見に行ける方は、お願いできると助かります。"
+    ),
+}
+
+
+def follow_up_outcome(org_name: str, outcome: str) -> list[dict]:
+    """To a group whose follow-up an operator of its organisation took over."""
+    return [
+        text(_(_FOLLOW_UP_OUTCOMES[outcome]).format(org=org_name) + "\n" + _("ご協力ありがとうございます。"))
+    ]
+
+
+def watch_outcome(org_name: str, name: str, outcome: str) -> list[dict]:
+    """To the contacts of a watched person an operator checked on."""
+    return [text(_(_WATCH_OUTCOMES[outcome]).format(org=org_name, name=name))]
