@@ -41,8 +41,8 @@ from jobs.dispatch import dispatch_events
 from jobs.jma_poll import claim_poll
 from jobs.line_account import claim_refresh
 from jobs.paced import hand_over
-from jobs.statistics import claim_nightly
 from jobs.queue import Job, QueueName, enqueue
+from jobs.statistics import claim_nightly
 from models import Escalation, FollowUp, Group, Person, Round, Watch, WatchCheck, db, naive, utc
 from services import contacts as watch_contacts
 from services.escalations import escalate, remind
