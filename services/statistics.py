@@ -392,7 +392,8 @@ def _registrants(org_id: int) -> tuple[str, list]:
         """SELECT m.person_id FROM member m JOIN "group" g ON g.id = m.group_id
            WHERE g.organisation_id = ? AND m.active = ? AND g.active = ?
            UNION
-           SELECT w.person_id FROM watch w WHERE w.organisation_id = ? AND w.state <> ?""",
+           SELECT w.person_id FROM watch w
+           WHERE w.organisation_id = ? AND w.state <> ? AND w.schedule IS NOT NULL""",
         [org_id, True, True, org_id, WatchState.STOPPED],
     )
 
