@@ -244,3 +244,42 @@ def test_an_operators_outcome_on_a_follow_up_is_told_to_the_group_without_a_name
     text = json.loads(told.messages)[0]["text"]
     assert told.group.line_group_id == group and "確認が取れていなかった方のところへ伺いました" in text
     assert JIRO not in text
+
+
+def test_the_group_page_follows_the_leaders_choice_both_ways(linked, client):
+    bot, org = linked
+    group = linked_group(bot)
+    seed.operator(org, "staff@midori.example.jp")
+    staff = client()
+    staff.login("staff@midori.example.jp")
+    page = f"/console/groups/{Member.get(Member.person == person_id(ICHIRO)).group_id}"
+    assert ICHIRO not in staff.get(page).text and "3人" in staff.get(page).text
+    bot.say(group, HANAKO, "/設定 名前 団体にも")
+    assert ICHIRO in staff.get(page).text and JIRO in staff.get(page).text
+    bot.say(group, HANAKO, "/設定 名前 団体に見せない")
+    assert ICHIRO not in staff.get(page).text
+    bot.say(group, HANAKO, "/団体 解除")
+    assert staff.get(page).status_code == 404  # no longer this organisation's
+
+
+def test_the_statistics_page_shows_the_declared_age_bands_and_sexes_with_a_csv(linked, client):
+    bot, org = linked
+    group = linked_group(bot)
+    bot.say(group, ICHIRO, "/年代 70代")
+    bot.say(group, ICHIRO, "/性別 男性")
+    bot.say(group, JIRO, "/年代 90代以上")
+    bot.follow(YAMADA)  # declares, but is in none of the organisation's groups or watches
+    bot.say_one_to_one(YAMADA, "/年代 70代")
+    seed.operator(org, "staff@midori.example.jp")
+    staff = client()
+    staff.login("staff@midori.example.jp")
+    page = staff.get("/console/statistics").text
+    assert "年代（任意の自己申告）の人数（合計 3人）" in page
+    assert '<th scope="row">70代</th><td class="num">1</td><td class="num">33.3%</td>' in page
+    assert '<th scope="row">申告なし</th><td class="num">1</td>' in page
+    csv = staff.get("/console/statistics/age_band.csv")
+    assert csv.data.startswith(b"\xef\xbb\xbf")
+    rows = csv.data.decode("utf-8-sig").splitlines()
+    assert rows[0] == "区分,人数" and "70代,1" in rows and "90代以上,1" in rows and "申告なし,1" in rows
+    sexes = staff.get("/console/statistics/sex.csv").data.decode("utf-8-sig").splitlines()
+    assert "男性,1" in sexes and "申告なし,2" in sexes
