@@ -283,3 +283,23 @@ def test_the_statistics_page_shows_the_declared_age_bands_and_sexes_with_a_csv(l
     assert rows[0] == "区分,人数" and "70代,1" in rows and "90代以上,1" in rows and "申告なし,1" in rows
     sexes = staff.get("/console/statistics/sex.csv").data.decode("utf-8-sig").splitlines()
     assert "男性,1" in sexes and "申告なし,2" in sexes
+
+
+def test_the_watches_page_lists_only_watches_linked_to_this_organisation(linked, client):
+    bot, org = linked
+    Organisation.create(
+        name="北区自治会連合会", slug="kita", kind="council", created_at=naive(bot.now), link_code="WXYZ6789"
+    )
+    watched(bot, contacts=(JIRO,))
+    watched(bot, HANAKO, contacts=(), code="WXYZ6789")  # another organisation's
+    watched(bot, ICHIRO, contacts=(), code=None)  # linked to none
+    escalated(bot)
+    seed.operator(org, "staff@midori.example.jp")
+    staff = client()
+    staff.login("staff@midori.example.jp")
+    page = staff.get("/console/watches").text
+    assert f"{YAMADA}さん" in page and "1人" in page and "対応中（まだ確認できていません）" in page
+    assert HANAKO not in page and ICHIRO not in page
+    assert YAMADA not in staff.get("/console/watches?q=花子").text
+    bot.say_one_to_one(YAMADA, "/団体 解除")
+    assert YAMADA not in staff.get("/console/watches").text
