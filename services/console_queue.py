@@ -154,6 +154,12 @@ def _follow_ups(kind: str, raised, where, org_id: int | None, ids: list[int] | N
         if not ids:
             return 0
         query = query.where(FollowUp.id.in_(ids))
+    else:
+        # The sweep-up reads recent rounds' follow-ups through the indexed
+        # summary_due_at (and (round, member)), not every follow-up ever made.
+        query = query.join(Round, on=(FollowUp.round == Round.id)).where(
+            Round.summary_due_at >= naive(now - HELP_WINDOW)
+        )
     return _insert(query)
 
 

@@ -303,3 +303,16 @@ def test_the_watches_page_lists_only_watches_linked_to_this_organisation(linked,
     assert YAMADA not in staff.get("/console/watches?q=花子").text
     bot.say_one_to_one(YAMADA, "/団体 解除")
     assert YAMADA not in staff.get("/console/watches").text
+
+
+def test_the_console_sweeps_up_what_arose_before_the_group_was_linked(linked):
+    bot, org = linked
+    group = bot.setup()  # not linked yet
+    follow_up = summary_with_jiro_silent(bot, group)
+    bot.tap(group, ICHIRO, codec.Claim(follow_up.id))
+    bot.tap(group, ICHIRO, codec.RecordOutcome(follow_up.id, FollowUpOutcome.UNREACHABLE))
+    assert items() == []
+    bot.say(group, HANAKO, f"/団体 {CODE}")
+    assert console_queue.collect(org.id, bot.now) == 1  # 連絡がつかない, still unresolved
+    assert console_queue.collect(org.id, bot.now) == 0
+    assert [i.source_id for i in items("followup_unreached")] == [follow_up.id]
