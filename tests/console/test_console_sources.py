@@ -219,6 +219,10 @@ def test_the_queue_shows_each_need_with_names_only_where_they_agreed(linked, cli
 
     # The operator's outcome reaches the contacts (for the 見守り) in its transaction.
     [item] = items("watch_escalation")
+    detail = staff.get(f"/console/queue/{item.id}").text
+    assert "見守り（1対1）" in detail and "ご本人が見守りを団体とつないでいないため" in detail
+    bot.say_one_to_one(YAMADA, f"/団体 {CODE}")
+    assert f"{YAMADA}さん" in staff.get(f"/console/queue/{item.id}").text
     assert staff.post(f"/console/queue/{item.id}/claim").status_code == 302
     assert staff.post(f"/console/queue/{item.id}/outcome", {"outcome": "reached"}).status_code == 302
     told = Outbox.select().where(Outbox.purpose == "watch-outcome").order_by(Outbox.id.desc()).get()
