@@ -372,6 +372,7 @@ class QueueRow:
     area_code: str | None
     person_name: str | None  # only where the group shares names with the organisation
     claimed_by: str | None
+    line_side: str | None = None  # where the need stands on the LINE side now (line_side())
 
 
 def list_items(org_id: int, state: str = "open", limit: int = 200) -> list[QueueRow]:
@@ -413,6 +414,55 @@ def consented_name(item: QueueItem) -> str | None:
     return None
 
 
+_FOLLOW_UP_NOW = {
+    FollowUpState.OPEN: "近所の方はまだだれも確認に向かっていません",
+    FollowUpState.CLAIMED: "近所の方が確認に向かっています",
+    FollowUpState.ESCALATED: "近所の方も連絡がつかないと報告しています",
+}
+_FOLLOW_UP_DONE = {
+    "safe": "近所の方が無事を確認しました",
+    "needed-help": "近所の方が「助けが必要だった」と報告しました",
+    "self-ok": "ご本人からOKがありました",
+    "superseded": "次のまとめで改めて確認しています",
+    "withdrawn": "グループを抜けました",
+}
+_ESCALATION_NOW = {
+    EscalationState.OPEN: "連絡先の方はまだだれも対応していません",
+    EscalationState.CLAIMED: "連絡先の方が確認に向かっています",
+    EscalationState.ANSWERED: "ご本人からOKがありました",
+    EscalationState.SUPERSEDED: "次の確認で改めて連絡先に知らせています",
+    EscalationState.ENDED: "見守りが終わりました",
+}
+
+
+def line_side(item: QueueItem) -> str | None:
+    """Where the need stands on the LINE side now: neighbours or contacts
+    may settle it before an operator does (the item stays for the operator
+    to close; this tells them what they will find)."""
+    if item.source_kind in ("followup_unreached", "followup_overdue"):
+        follow_up = FollowUp.get_or_none(FollowUp.id == item.source_id)
+        if follow_up is None:
+            return None
+        if follow_up.state == FollowUpState.DONE:
+            return _FOLLOW_UP_DONE.get(follow_up.outcome)
+        return _FOLLOW_UP_NOW.get(follow_up.state)
+    if item.source_kind == "watch_escalation":
+        escalation = Escalation.get_or_none(Escalation.id == item.source_id)
+        if escalation is None:
+            return None
+        if escalation.state == EscalationState.RESOLVED:
+            if escalation.outcome == EscalationOutcome.EMERGENCY:
+                return "連絡先の方が救急・警察に連絡しました"
+            return "連絡先の方が無事を確認しました"
+        if (
+            escalation.state == EscalationState.CLAIMED
+            and escalation.outcome == EscalationOutcome.UNREACHABLE
+        ):
+            return "連絡先の方も連絡がつかないと報告しています"
+        return _ESCALATION_NOW.get(escalation.state)
+    return None
+
+
 def row_of(item: QueueItem) -> QueueRow:
     group = item.group if item.group_id else None
     source = SOURCES.get(item.source_kind)
@@ -429,6 +479,7 @@ def row_of(item: QueueItem) -> QueueRow:
         area_code=group.area_code if group else None,
         person_name=consented_name(item),
         claimed_by=(item.claimed_by.name or item.claimed_by.email) if item.claimed_by_id else None,
+        line_side=line_side(item),
     )
 
 

@@ -189,7 +189,9 @@ def test_it_queues_an_escalation_a_contact_could_not_reach_either(linked):
     bot.tap_one_to_one(ICHIRO, codec.ClaimEscalation(escalation.id))
     assert items() == []  # a contact acts
     bot.tap_one_to_one(ICHIRO, codec.ReportOutcome(escalation.id, EscalationOutcome.UNREACHABLE))
-    assert [i.source_id for i in items("watch_escalation")] == [escalation.id]
+    [item] = items("watch_escalation")
+    assert item.source_id == escalation.id
+    assert console_queue.row_of(item).line_side == "連絡先の方も連絡がつかないと報告しています"
 
 
 # -- the console ----------------------------------------------------------------------
@@ -208,6 +210,7 @@ def test_the_queue_shows_each_need_with_names_only_where_they_agreed(linked, cli
 
     page = staff.get("/console/queue").text
     assert "助けが必要" in page and "見守りの連絡先が対応していない" in page
+    assert "いま：連絡先の方はまだだれも対応していません" in page
     assert ICHIRO not in page and "（非公開）" in page  # the group has not shared names
     assert f"{YAMADA}さん" in page  # he linked his own 見守り
 
@@ -242,6 +245,10 @@ def test_an_operators_outcome_on_a_follow_up_is_told_to_the_group_without_a_name
     [item] = items("followup_overdue")
     operator = seed.operator(org, "staff@midori.example.jp")
     now = clock.now()
+    assert console_queue.row_of(item).line_side == "近所の方はまだだれも確認に向かっていません"
+    bot.tap(group, ICHIRO, codec.Claim(item.source_id))
+    bot.tap(group, ICHIRO, codec.RecordOutcome(item.source_id, FollowUpOutcome.SAFE))
+    assert console_queue.row_of(QueueItem.get_by_id(item.id)).line_side == "近所の方が無事を確認しました"
     assert console_queue.claim(org.id, item.id, operator, now)
     assert console_queue.record_outcome(org.id, item.id, operator, "visited", "", now)
     told = Outbox.get(Outbox.purpose == "queue-outcome")
