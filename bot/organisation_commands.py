@@ -96,11 +96,16 @@ def cmd_watch_organisation(ctx: EventContext, command: Command) -> None:
         ctx.reply(say.watch_linked(link.organisation.name, link.previous))
 
 
+def _own(ctx: EventContext, value: str | None) -> str | None:
+    """What the person declared, shown back only in their one-to-one chat."""
+    return value if ctx.group is None else None
+
+
 def cmd_age(ctx: EventContext, command: Command) -> None:
     """/年代 70代 | 消す (anyone, anywhere: it is their own)."""
     person = _person(ctx)
     if not command.arg:
-        ctx.reply(say.age_usage(person.age_band))
+        ctx.reply(say.age_usage(_own(ctx, person.age_band)))
         return
     if is_removal(command.arg) or command.arg in ("答えない", "こたえない"):
         ctx.reply(say.age_removed(organisations.set_age_band(person, None) is not None))
@@ -108,17 +113,17 @@ def cmd_age(ctx: EventContext, command: Command) -> None:
     try:
         band = parse_age_band(command.arg)
     except Unreadable:
-        ctx.reply(say.age_usage(person.age_band))
+        ctx.reply(say.age_usage(_own(ctx, person.age_band)))
         return
     organisations.set_age_band(person, band)
-    ctx.reply(say.age_set(band))
+    ctx.reply(say.declared_in_group() if ctx.group is not None else say.age_set(band))
 
 
 def cmd_sex(ctx: EventContext, command: Command) -> None:
     """/性別 女性 | 男性 | その他 | 答えない | 消す."""
     person = _person(ctx)
     if not command.arg:
-        ctx.reply(say.sex_usage(person.sex))
+        ctx.reply(say.sex_usage(_own(ctx, person.sex)))
         return
     if is_removal(command.arg):
         ctx.reply(say.sex_removed(organisations.set_sex(person, None) is not None))
@@ -126,7 +131,7 @@ def cmd_sex(ctx: EventContext, command: Command) -> None:
     try:
         sex = parse_sex(command.arg)
     except Unreadable:
-        ctx.reply(say.sex_usage(person.sex))
+        ctx.reply(say.sex_usage(_own(ctx, person.sex)))
         return
     organisations.set_sex(person, sex)
-    ctx.reply(say.sex_set(sex))
+    ctx.reply(say.declared_in_group() if ctx.group is not None else say.sex_set(sex))

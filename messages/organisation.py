@@ -228,6 +228,19 @@ def age_set(key: str) -> list[dict]:
     ]
 
 
+def declared_in_group() -> list[dict]:
+    """/年代 or /性別 typed in a group: not repeated there (the group reads
+    the reply), and the one-to-one chat offered for next time."""
+    return [
+        text(
+            _(
+                "登録しました。グループのみなさんにも見えるため、ここでは内容をくり返しません。"
+                "次からは、つながりとの1対1のトークで送ることもできます。消すときは「/年代 消す」「/性別 消す」です。"
+            )
+        )
+    ]
+
+
 def age_removed(had: bool) -> list[dict]:
     if not had:
         return [text(_("年代は登録されていません。"))]

@@ -168,11 +168,14 @@ def test_it_reads_the_sex_words(typed, sex):
 
 def test_a_member_declares_and_removes_their_age_band_and_sex(bot):
     group = bot.setup()
-    assert "「70代」で登録しました" in bot.say(group, ICHIRO, "/年代 ７０代")
-    assert "「女性」で登録しました" in bot.say(group, ICHIRO, "/性別 女性")
+    told = bot.say(group, ICHIRO, "/年代 ７０代")
+    assert "登録しました" in told and "70代" not in told  # the group reads the reply: not repeated
+    told = bot.say(group, ICHIRO, "/性別 女性")
+    assert "登録しました" in told and "女性" not in told and "1対1のトーク" in told
     assert (person(ICHIRO).age_band, person(ICHIRO).sex) == ("70", "female")
     told = bot.say(group, ICHIRO, "/年代 わかい")
-    assert "例：/年代 70代" in told and "いまの登録：70代" in told
+    assert "例：/年代 70代" in told and "いまの登録" not in told  # not said in the group
+    assert "いまの登録：70代" in bot.say_one_to_one(ICHIRO, "/年代")
     assert person(ICHIRO).age_band == "70"  # unreadable: unchanged
     assert "年代の登録を消しました" in bot.say(group, ICHIRO, "/年代 消す")
     assert "性別の登録を消しました" in bot.say(group, ICHIRO, "/性別 消す")

@@ -273,6 +273,7 @@ EVERY_MESSAGE |= {
     "org watch not linked": organisation.watch_not_linked(),
     **{f"age set {band}": organisation.age_set(band) for band in organisation.AGE_LABELS},
     "age usage": organisation.age_usage("90"),
+    "declared in group": organisation.declared_in_group(),
     "age removed": organisation.age_removed(True),
     "age not set": organisation.age_removed(False),
     **{f"sex set {sex}": organisation.sex_set(sex) for sex in organisation.SEX_LABELS},
