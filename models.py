@@ -90,6 +90,9 @@ class Organisation(BaseModel):
     # What a group's leader types (/団体 CODE) to link the group to this
     # organisation: consent comes from the LINE side, never from an operator.
     link_code = CharField(max_length=16, null=True, unique=True)
+    # When the sweep last claimed the nightly refresh of this organisation's
+    # statistics (a conditional UPDATE, so two sweeps never both run it).
+    stats_refreshed_at = DateTimeField(null=True)
 
 
 class Group(BaseModel):
@@ -135,6 +138,11 @@ class Person(BaseModel):
     # When display_name was last read from LINE: it is read again at most
     # daily, and only when the bot needs it (registering).
     name_fetched_at = DateTimeField(null=True)
+    # Optional, self-declared (/年代 70代, /性別 女性), never required;
+    # domain.demographics names the values.  Cleared by /年代 消す, /退会
+    # and erase.  The console counts them only for linked groups and watches.
+    age_band = CharField(max_length=4, null=True)
+    sex = CharField(max_length=12, null=True)
 
 
 class Member(BaseModel):

@@ -14,7 +14,7 @@ from collections.abc import Callable
 from dataclasses import dataclass
 from enum import Enum
 
-from bot import answers, quake_commands
+from bot import answers, organisation_commands, quake_commands
 from bot.context import EventContext
 from bot.permissions import Role, allowed, refuse
 from domain import schedule as schedules
@@ -274,6 +274,18 @@ _NAMES_TO = {
     NamesAudience.GROUP: ("みんな", "全員", "グループ", "みなさん", "everyone", "all", "group"),
 }
 _NAMES_WORDS = ("名前", "なまえ", "names", "name")
+# /設定 名前 団体にも | 団体に見せない: whether the linked organisation sees names.
+_NAMES_TO_ORGANISATION = {
+    True: ("団体にも", "団体にも見せる", "団体に見せる", "団体", "団体も", "organisation", "org"),
+    False: (
+        "団体に見せない",
+        "団体には見せない",
+        "団体に見せません",
+        "団体なし",
+        "団体だけ見せない",
+        "no-org",
+    ),
+}
 
 
 def cmd_schedule(ctx: EventContext, command: Command) -> None:
@@ -293,7 +305,11 @@ def cmd_schedule(ctx: EventContext, command: Command) -> None:
 
 
 def set_names_to(ctx: EventContext, command: Command, choice: str) -> None:
-    """/設定 名前 リーダーだけ | みんな."""
+    """/設定 名前 リーダーだけ | みんな | 団体にも | 団体に見せない."""
+    for shared, words in _NAMES_TO_ORGANISATION.items():
+        if choice.lower() in words:
+            organisation_commands.share_names_with_organisation(ctx, shared)
+            return
     audience = next((a for a, words in _NAMES_TO.items() if choice.lower() in words), None)
     if audience is None:
         if command.slash:
@@ -436,6 +452,9 @@ COMMANDS: dict[str, CommandSpec] = {
         CommandSpec("roster", cmd_roster, Role.LEADER, bare=Bare.ANY),
         CommandSpec("area", quake_commands.cmd_area, Role.LEADER, bare=Bare.ALONE),
         CommandSpec("drill", quake_commands.cmd_drill, Role.LEADER, bare=Bare.ALONE),
+        CommandSpec("organisation", organisation_commands.cmd_group_organisation, Role.LEADER),
+        CommandSpec("age", organisation_commands.cmd_age),
+        CommandSpec("sex", organisation_commands.cmd_sex),
     )
 }
 

@@ -15,6 +15,7 @@ import unicodedata
 from collections.abc import Callable
 from datetime import date
 
+from bot import organisation_commands
 from bot.commands import NAME_LIMIT, CommandSpec
 from bot.context import EventContext
 from bot.permissions import allowed, refuse
@@ -314,6 +315,9 @@ ONE_TO_ONE_COMMANDS: dict[str, CommandSpec] = {
         CommandSpec("status", cmd_status),
         CommandSpec("name", cmd_name),
         CommandSpec("quit", cmd_quit),
+        CommandSpec("organisation", organisation_commands.cmd_watch_organisation),
+        CommandSpec("age", organisation_commands.cmd_age),
+        CommandSpec("sex", organisation_commands.cmd_sex),
     )
 }
 

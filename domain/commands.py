@@ -39,6 +39,11 @@ ALIASES: dict[str, tuple[str, ...]] = {
     # The one-to-one 見守り chat (bot/watch_commands.py).
     "watch": ("見守り", "見守", "みまもり", "watch"),
     "contacts": ("連絡先", "れんらくさき", "contacts", "contact"),
+    # Consent to an organisation, and the optional self-declared 年代 / 性別
+    # (bot/organisation_commands.py; in groups and the one-to-one chat).
+    "organisation": ("団体", "organisation", "organization", "org"),
+    "age": ("年代", "age"),
+    "sex": ("性別", "sex", "gender"),
 }
 
 # How each command is read aloud, in hiragana: typed with a slash, these get
@@ -58,6 +63,9 @@ READINGS: dict[str, tuple[str, ...]] = {
     "drill": ("くんれん",),
     "roster": ("めいぼ",),
     "away": ("おやすみ", "やすみ", "休み"),
+    "organisation": ("だんたい",),
+    "age": ("ねんだい",),
+    "sex": ("せいべつ",),
 }
 
 _BY_SPELLING = {spelling: name for name, spellings in ALIASES.items() for spelling in spellings}

@@ -54,6 +54,7 @@ class Job(StrEnum):
     POLL_JMA = "jobs.jma_poll.poll_job"
     SEND_PACED = "jobs.paced.send_paced_job"
     REFRESH_LINE_ACCOUNT = "jobs.line_account.refresh_job"
+    REFRESH_STATISTICS = "jobs.statistics.refresh_job"
 
 
 # Seconds a job may run before RQ stops it.  Every network call inside has
@@ -65,6 +66,8 @@ JOB_TIMEOUT = {
     # A paced job sends one sweep batch (at most 500 pushes) at LINE's rate.
     Job.SEND_PACED: 300,
     Job.REFRESH_LINE_ACCOUNT: 60,
+    # A cold year of 5,000 groups took about a minute (docs/console.md).
+    Job.REFRESH_STATISTICS: 1800,
 }
 JOB_OPTIONS = {"result_ttl": 0, "failure_ttl": 7 * 24 * 3600}
 # A job still in one of these states will run (or is running): its rows are

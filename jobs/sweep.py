@@ -21,7 +21,8 @@ flushed at any moment because every job is found again here.
    (services/watch.py, services/escalations.py; each batch's pushes go to a
    paced job as soon as it commits, jobs/paced.py), the bot's LINE account
    once an hour, and expired invitation codes,
-8. what has outlived its retention (services/retention.py).
+8. the console's statistics, once a night per organisation (jobs/statistics.py),
+9. what has outlived its retention (services/retention.py).
 """
 
 from __future__ import annotations
@@ -41,6 +42,7 @@ from jobs.jma_poll import claim_poll
 from jobs.line_account import claim_refresh
 from jobs.paced import hand_over
 from jobs.queue import Job, QueueName, enqueue
+from jobs.statistics import claim_nightly
 from models import Escalation, FollowUp, Group, Person, Round, Watch, WatchCheck, db, naive, utc
 from services import contacts as watch_contacts
 from services.escalations import escalate, remind
@@ -74,6 +76,7 @@ def sweep(now: datetime) -> dict:
     counts["watch_resends"] = resend_due_watch_checks(now, settings, conn)
     counts["watch_checks"] = open_due_watch_checks(now, settings, conn)
     counts["line_account"] = enqueue_line_account_refresh(now, conn)
+    counts["statistics"] = enqueue_statistics_refresh(now, settings, conn)
     counts["watch_codes_pruned"] = watch_contacts.prune(now)
     counts["outbox"] = enqueue_outbox(now, conn)
     counts["jma"] = enqueue_jma_poll(now, settings, conn)
@@ -366,6 +369,15 @@ def remind_unclaimed_escalations(now: datetime, settings, conn) -> int:
         hand_over(conn, pushes)
         reminded += len(won)
     return reminded
+
+
+def enqueue_statistics_refresh(now: datetime, settings, conn) -> int:
+    """Each organisation's console statistics, once a night (jobs/statistics.py
+    claims it with a conditional UPDATE)."""
+    won = claim_nightly(now, settings.tz)
+    for org_id in won:
+        enqueue(conn, QueueName.BACKGROUND, Job.REFRESH_STATISTICS, org_id)
+    return len(won)
 
 
 def enqueue_line_account_refresh(now: datetime, conn) -> int:

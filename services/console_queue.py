@@ -24,8 +24,25 @@ from datetime import datetime, timedelta
 
 from peewee import JOIN, SQL, Value
 
+from domain.kinds import EscalationOutcome, EscalationState, FollowUpState, Purpose
+from domain.names import clean_name
 from messages import console_outcomes
-from models import Answer, Group, Member, Operator, Organisation, Person, QueueItem, Round, db, naive
+from messages import organisation as organisation_messages
+from models import (
+    Answer,
+    Escalation,
+    FollowUp,
+    Group,
+    Member,
+    Operator,
+    Organisation,
+    Person,
+    QueueItem,
+    Round,
+    Watch,
+    db,
+    naive,
+)
 from services.outbox import add_push
 
 # Until the bot queues each 助けが必要 in its own transaction (queue_help,
@@ -88,10 +105,129 @@ def collect_help(org_id: int, now: datetime, answer_id: int | None = None) -> in
 
 def queue_help(answer_id: int, now: datetime) -> int:
     """Queue one 助けが必要 answer, if its group belongs to an organisation.
-    Meant for the bot's record_answer, inside the transaction that records
-    the answer, so the need is queued the moment it exists."""
+    Called by services.rounds.record_answer, inside the transaction that
+    records the answer, so the need is queued the moment it exists."""
     org_id = Group.select(Group.organisation).join(Round).join(Answer).where(Answer.id == answer_id).scalar()
     return collect_help(org_id, now, answer_id) if org_id else 0
+
+
+_FIELDS = [
+    QueueItem.organisation,
+    QueueItem.group,
+    QueueItem.person,
+    QueueItem.source_kind,
+    QueueItem.source_id,
+    QueueItem.raised_at,
+    QueueItem.state,
+    QueueItem.note,
+    QueueItem.created_at,
+]
+
+
+def _insert(query) -> int:
+    return QueueItem.insert_from(query, _FIELDS).on_conflict_ignore().as_rowcount().execute() or 0
+
+
+def _follow_ups(kind: str, raised, where, org_id: int | None, ids: list[int] | None, now: datetime) -> int:
+    """INSERT … SELECT the follow-ups matching ``where`` of groups linked to
+    an organisation (``org_id``'s only, when given; ``ids`` only, when given)."""
+    query = (
+        FollowUp.select(
+            Group.organisation,
+            FollowUp.group,
+            Member.person,
+            Value(kind),
+            FollowUp.id,
+            raised,
+            Value("open"),
+            Value(""),
+            Value(naive(now)),
+        )
+        .join(Group, on=(FollowUp.group == Group.id))
+        .switch(FollowUp)
+        .join(Member, JOIN.LEFT_OUTER, on=(FollowUp.member == Member.id))
+        .where(where & Group.organisation.is_null(False))
+    )
+    if org_id is not None:
+        query = query.where(Group.organisation == org_id)
+    if ids is not None:
+        if not ids:
+            return 0
+        query = query.where(FollowUp.id.in_(ids))
+    else:
+        # The sweep-up reads recent rounds' follow-ups through the indexed
+        # summary_due_at (and (round, member)), not every follow-up ever made.
+        query = query.join(Round, on=(FollowUp.round == Round.id)).where(
+            Round.summary_due_at >= naive(now - HELP_WINDOW)
+        )
+    return _insert(query)
+
+
+def collect_unreached(org_id: int | None, now: datetime, ids: list[int] | None = None) -> int:
+    """Follow-ups a neighbour marked 「連絡がつかない」 (recent ones, or ``ids``)."""
+    where = FollowUp.unreachable_at.is_null(False) & (FollowUp.state == FollowUpState.ESCALATED)
+    if ids is None:
+        where &= FollowUp.unreachable_at >= naive(now - HELP_WINDOW)
+    return _follow_ups("followup_unreached", FollowUp.unreachable_at, where, org_id, ids, now)
+
+
+def collect_overdue(org_id: int | None, now: datetime, ids: list[int] | None = None) -> int:
+    """Follow-ups still unclaimed when their reminder went to the leaders."""
+    where = (FollowUp.state == FollowUpState.OPEN) & FollowUp.reminded_at.is_null(False)
+    if ids is None:
+        where &= FollowUp.reminded_at >= naive(now - HELP_WINDOW)
+    return _follow_ups("followup_overdue", FollowUp.reminded_at, where, org_id, ids, now)
+
+
+def queue_unreached(follow_up_id: int, now: datetime) -> int:
+    """Called by services.followups.record in the transaction that records 連絡がつかない."""
+    return collect_unreached(None, now, [follow_up_id])
+
+
+def queue_overdue(follow_up_ids: list[int], now: datetime) -> int:
+    """Called by services.reminders.write_reminders in the sweep's transaction."""
+    return collect_overdue(None, now, list(follow_up_ids))
+
+
+def collect_escalations(org_id: int | None, now: datetime, ids: list[int] | None = None) -> int:
+    """Escalated 見守り of watches linked to an organisation where no contact
+    acted: still open after the contacts were reminded (or with no contact
+    to tell at all), or a contact's 「連絡がつかない」."""
+    acted_on_by_nobody = (Escalation.state == EscalationState.OPEN) & (
+        Escalation.reminded_at.is_null(False) | (Escalation.contacts_told == 0)
+    )
+    unreachable = (Escalation.state == EscalationState.CLAIMED) & (
+        Escalation.outcome == EscalationOutcome.UNREACHABLE
+    )
+    query = (
+        Escalation.select(
+            Watch.organisation,
+            Value(None),
+            Watch.person,
+            Value("watch_escalation"),
+            Escalation.id,
+            Escalation.opened_at,
+            Value("open"),
+            Value(""),
+            Value(naive(now)),
+        )
+        .join(Watch, on=(Escalation.watch == Watch.id))
+        .where((acted_on_by_nobody | unreachable) & Watch.organisation.is_null(False))
+    )
+    if org_id is not None:
+        query = query.where(Watch.organisation == org_id)
+    if ids is not None:
+        if not ids:
+            return 0
+        query = query.where(Escalation.id.in_(ids))
+    else:
+        query = query.where(Escalation.opened_at >= naive(now - HELP_WINDOW))
+    return _insert(query)
+
+
+def queue_escalations(escalation_ids: list[int], now: datetime) -> int:
+    """Called by services.escalations (escalate, remind, report) in their transaction."""
+    return collect_escalations(None, now, list(escalation_ids))
 
 
 def _tell_group(item: QueueItem, outcome: str, now: datetime) -> None:
@@ -108,6 +244,39 @@ def _tell_group(item: QueueItem, outcome: str, now: datetime) -> None:
     )
 
 
+def _tell_group_follow_up(item: QueueItem, outcome: str, now: datetime) -> None:
+    """The group that asked neighbours to check is told an operator did
+    (no name: the summary named them where the group's rule allows)."""
+    group = Group.get_or_none(Group.id == item.group_id) if item.group_id else None
+    if group is None or not group.active:
+        return
+    org = Organisation.get_by_id(item.organisation_id)
+    add_push(
+        group,
+        organisation_messages.follow_up_outcome(org.name, outcome),
+        "queue-outcome",
+        now,
+        dedup_key=f"queue-outcome:{item.id}",
+    )
+
+
+def _tell_contacts(item: QueueItem, outcome: str, now: datetime) -> None:
+    """The contacts of the watched person are told what the operator found."""
+    from services.contacts import name_of, tell_contacts  # services.contacts is heavier; only here
+
+    escalation = Escalation.get_or_none(Escalation.id == item.source_id)
+    watch = Watch.get_or_none(Watch.id == escalation.watch_id) if escalation and escalation.watch_id else None
+    if watch is None:
+        return
+    org = Organisation.get_by_id(item.organisation_id)
+    tell_contacts(
+        watch.id,
+        organisation_messages.watch_outcome(org.name, name_of(watch, watch.person), outcome),
+        Purpose.WATCH_OUTCOME,
+        now,
+    )
+
+
 @dataclass(frozen=True)
 class Source:
     label: str  # what the queue calls it
@@ -118,10 +287,19 @@ class Source:
 
 SOURCES: dict[str, Source] = {
     "help": Source("助けが必要", collect_help, _tell_group, "グループに「担当者が対応した」とお知らせします"),
-    # Not built yet; their producers insert QueueItem rows with these kinds.
-    "followup_unreached": Source("「連絡がつかない」との報告", None, told="グループにお知らせします"),
-    "followup_overdue": Source("声かけの引き受け手がいない", None, told="グループにお知らせします"),
-    "watch_escalation": Source("見守りの連絡先が対応していない", None, told="連絡先の方にお知らせします"),
+    # Each is inserted by its producer in the transaction that creates the
+    # need (services.followups, services.reminders, services.escalations);
+    # ``collect`` only sweeps up what arose before the organisation linked
+    # the group or watch, or before this was deployed.
+    "followup_unreached": Source(
+        "「連絡がつかない」との報告", collect_unreached, _tell_group_follow_up, "グループにお知らせします"
+    ),
+    "followup_overdue": Source(
+        "声かけの引き受け手がいない", collect_overdue, _tell_group_follow_up, "グループにお知らせします"
+    ),
+    "watch_escalation": Source(
+        "見守りの連絡先が対応していない", collect_escalations, _tell_contacts, "連絡先の方にお知らせします"
+    ),
 }
 
 
@@ -194,6 +372,7 @@ class QueueRow:
     area_code: str | None
     person_name: str | None  # only where the group shares names with the organisation
     claimed_by: str | None
+    line_side: str | None = None  # where the need stands on the LINE side now (line_side())
 
 
 def list_items(org_id: int, state: str = "open", limit: int = 200) -> list[QueueRow]:
@@ -213,20 +392,94 @@ def list_items(org_id: int, state: str = "open", limit: int = 200) -> list[Queue
     return [row_of(item) for item in rows]
 
 
+def consented_name(item: QueueItem) -> str | None:
+    """The person's name, only where they (or their group's leader) agreed
+    that this organisation sees it: a group linked to it that shares names
+    (/設定 名前 団体にも), or a 見守り the person linked to it (/団体 CODE).
+    Consent taken back later hides the name again."""
+    if item.source_kind == "watch_escalation":
+        watch = Watch.get_or_none(Watch.person == item.person_id) if item.person_id else None
+        if watch is None or watch.organisation_id != item.organisation_id:
+            return None
+        return clean_name(watch.name or watch.person.display_name) or None
+    group = item.group if item.group_id else None
+    if group is None or not group.names_shared or group.organisation_id != item.organisation_id:
+        return None
+    if item.source_kind in ("followup_unreached", "followup_overdue"):
+        follow_up = FollowUp.get_or_none(FollowUp.id == item.source_id)
+        return follow_up.name if follow_up else None
+    if item.person_id:
+        member = Member.get_or_none((Member.group == group.id) & (Member.person == item.person_id))
+        return member.name if member else item.person.display_name
+    return None
+
+
+_FOLLOW_UP_NOW = {
+    FollowUpState.OPEN: "近所の方はまだだれも確認に向かっていません",
+    FollowUpState.CLAIMED: "近所の方が確認に向かっています",
+    FollowUpState.ESCALATED: "近所の方も連絡がつかないと報告しています",
+}
+_FOLLOW_UP_DONE = {
+    "safe": "近所の方が無事を確認しました",
+    "needed-help": "近所の方が「助けが必要だった」と報告しました",
+    "self-ok": "ご本人からOKがありました",
+    "superseded": "次のまとめで改めて確認しています",
+    "withdrawn": "グループを抜けました",
+}
+_ESCALATION_NOW = {
+    EscalationState.OPEN: "連絡先の方はまだだれも対応していません",
+    EscalationState.CLAIMED: "連絡先の方が確認に向かっています",
+    EscalationState.ANSWERED: "ご本人からOKがありました",
+    EscalationState.SUPERSEDED: "次の確認で改めて連絡先に知らせています",
+    EscalationState.ENDED: "見守りが終わりました",
+}
+
+
+def line_side(item: QueueItem) -> str | None:
+    """Where the need stands on the LINE side now: neighbours or contacts
+    may settle it before an operator does (the item stays for the operator
+    to close; this tells them what they will find)."""
+    if item.source_kind in ("followup_unreached", "followup_overdue"):
+        follow_up = FollowUp.get_or_none(FollowUp.id == item.source_id)
+        if follow_up is None:
+            return None
+        if follow_up.state == FollowUpState.DONE:
+            return _FOLLOW_UP_DONE.get(follow_up.outcome)
+        return _FOLLOW_UP_NOW.get(follow_up.state)
+    if item.source_kind == "watch_escalation":
+        escalation = Escalation.get_or_none(Escalation.id == item.source_id)
+        if escalation is None:
+            return None
+        if escalation.state == EscalationState.RESOLVED:
+            if escalation.outcome == EscalationOutcome.EMERGENCY:
+                return "連絡先の方が救急・警察に連絡しました"
+            return "連絡先の方が無事を確認しました"
+        if (
+            escalation.state == EscalationState.CLAIMED
+            and escalation.outcome == EscalationOutcome.UNREACHABLE
+        ):
+            return "連絡先の方も連絡がつかないと報告しています"
+        return _ESCALATION_NOW.get(escalation.state)
+    return None
+
+
 def row_of(item: QueueItem) -> QueueRow:
     group = item.group if item.group_id else None
-    name = None
-    if group is not None and group.names_shared and item.person_id:
-        member = Member.get_or_none((Member.group == group.id) & (Member.person == item.person_id))
-        name = member.name if member else item.person.display_name
     source = SOURCES.get(item.source_kind)
+    if group is not None:
+        where = group_label(group.id)
+    elif item.source_kind == "watch_escalation":
+        where = "見守り（1対1）"
+    else:
+        where = "（グループなし）"
     return QueueRow(
         item=item,
         label=source.label if source else item.source_kind,
-        group_label=group_label(group.id) if group else "（グループなし）",
+        group_label=where,
         area_code=group.area_code if group else None,
-        person_name=name,
+        person_name=consented_name(item),
         claimed_by=(item.claimed_by.name or item.claimed_by.email) if item.claimed_by_id else None,
+        line_side=line_side(item),
     )
 
 

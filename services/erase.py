@@ -69,5 +69,7 @@ def erase_person(person: Person, now: datetime, keep: list[int] = ()) -> list[Ou
         friend=False,
         friend_changed_at=None,
         away_until=None,
+        age_band=None,
+        sex=None,
     ).where(Person.id == person.id).execute()
     return rows

@@ -27,6 +27,7 @@ from domain.kinds import (
 from messages import contacts as contact_messages
 from messages import watch as watch_messages
 from models import Contact, Escalation, Outbox, Person, Watch, WatchCheck, naive
+from services.console_queue import queue_escalations
 from services.contacts import local, name_of, person_name, tell_contacts, to_person
 from services.outbox import push_row
 from services.watch import check_rows
@@ -82,6 +83,8 @@ def escalate(check_ids: list[int], now: datetime, settings, budget: Budget | Non
         .execute()
     )
     escalation_of = {check_id: escalation_id for escalation_id, check_id in created}
+    # A watch with nobody to tell goes straight to its organisation's queue.
+    queue_escalations(sorted(escalation_of.values()), now)
     rows = [
         push_row(
             to_person(person_id, line_user_id),
@@ -128,6 +131,8 @@ def remind(escalation_ids: list[int], now: datetime, settings) -> list[int]:
         .objects()
     )
     contacts = _contacts_of(sorted({e.watch_id for e in escalations}))
+    # Nobody acted within the window: the organisation's operators see it.
+    queue_escalations(escalation_ids, now)
     rows = [
         push_row(
             to_person(person_id, line_user_id),
@@ -267,6 +272,9 @@ def report(escalation_id: int, person: Person, outcome: EscalationOutcome, now: 
             .execute()
         )
     if changed:
+        if outcome is EscalationOutcome.UNREACHABLE:
+            # A contact could not reach them either: the organisation's operators see it.
+            queue_escalations([escalation.id], now)
         rows = tell_contacts(
             escalation.watch_id,
             contact_messages.outcome_notice(name, person_name(person), outcome),

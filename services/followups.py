@@ -36,6 +36,7 @@ from domain.kinds import (
     Purpose,
 )
 from models import FollowUp, Group, Member, OfflineMember, Outbox, Person, Round, db, naive
+from services import console_queue
 from services.outbox import add_push
 from services.rollcall import LeaderView, leaders_of
 
@@ -171,6 +172,10 @@ def record(
     changed = (
         FollowUp.update(**fields).where((FollowUp.id == follow_up.id) & (FollowUp.state == state)).execute()
     )
+    if changed and outcome == FollowUpOutcome.UNREACHABLE:
+        # The organisation's operators see it in the same transaction (a
+        # group linked to one only).
+        console_queue.queue_unreached(follow_up.id, now)
     fresh = FollowUp.get_by_id(follow_up.id)
     if not changed:  # another tap changed it first: judge again against what it is now
         verdict = outcome_verdict(

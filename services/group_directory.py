@@ -3,7 +3,8 @@ group's page.  Every query is scoped to the organisation; a group of another
 one is simply not found (the page answers 404).
 
 Names appear only where the group's leader agreed (``Group.names_shared``);
-elsewhere members are counts.
+elsewhere members are counts.  見守り are listed only when the person linked
+their own 見守り to the organisation (/団体 CODE), so their names show.
 """
 
 from __future__ import annotations
@@ -14,8 +15,22 @@ from datetime import datetime, timedelta
 from peewee import JOIN, Case, fn
 
 from domain.areas import area_by_code
+from domain.kinds import UNRESOLVED_ESCALATION_STATES
+from domain.names import clean_name
 from domain.schedule import Schedule, ScheduleError
-from models import Answer, Group, Member, Person, QueueItem, Round, naive, utc
+from models import (
+    Answer,
+    Contact,
+    Escalation,
+    Group,
+    Member,
+    Person,
+    QueueItem,
+    Round,
+    Watch,
+    naive,
+    utc,
+)
 
 PAGE = 50
 LAST_ANSWER = {"7": "7日以上回答なし", "30": "30日以上回答なし"}
@@ -213,3 +228,60 @@ def queue_items_of(group: Group, limit: int = 20) -> list[QueueItem]:
         .order_by(QueueItem.raised_at.desc())
         .limit(limit)
     )
+
+
+# -- 見守り (one-to-one) linked to the organisation ---------------------------------------
+WATCH_STATES = {"active": "動作中", "paused": "停止中", "stopped": "ブロックにより停止"}
+WATCH_LIMIT = 500
+
+
+@dataclass(frozen=True)
+class WatchRow:
+    id: int
+    name: str  # shown: the person linked their 見守り to this organisation themselves
+    schedule: str
+    state: str
+    last_ok_at: datetime | None
+    contacts: int
+    open_escalation: bool
+
+
+def list_watches(org_id: int, q: str = "", limit: int = WATCH_LIMIT) -> tuple[list[WatchRow], int]:
+    """The organisation's 見守り (linked by the person's /団体 CODE), with
+    their contacts counted and whether an escalation is unresolved; three
+    queries whatever the number.  Returns (rows, total)."""
+    query = (
+        Watch.select(Watch, Person)
+        .join(Person, on=(Watch.person == Person.id))
+        .where(Watch.organisation == org_id)
+        .order_by(Watch.id)
+    )
+    needle = q.strip()
+    rows = [w for w in query if not needle or needle in (w.name or w.person.display_name or "")]
+    total = len(rows)
+    rows = rows[:limit]
+    ids = [w.id for w in rows] or [0]
+    contacts = dict(
+        Contact.select(Contact.watch, fn.COUNT(Contact.id))
+        .where(Contact.watch.in_(ids))
+        .group_by(Contact.watch)
+        .tuples()
+    )
+    escalated = {
+        watch_id
+        for (watch_id,) in Escalation.select(Escalation.watch)
+        .where(Escalation.watch.in_(ids) & Escalation.state.in_(UNRESOLVED_ESCALATION_STATES))
+        .tuples()
+    }
+    return [
+        WatchRow(
+            id=w.id,
+            name=clean_name(w.name or w.person.display_name) or "（お名前なし）",
+            schedule=schedule_text(w.schedule),
+            state=WATCH_STATES.get(w.state, w.state),
+            last_ok_at=utc(w.last_ok_at),
+            contacts=int(contacts.get(w.id, 0)),
+            open_escalation=w.id in escalated,
+        )
+        for w in rows
+    ], total

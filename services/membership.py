@@ -167,6 +167,8 @@ def forget_if_unused(person: Person) -> bool:
         friend_changed_at=None,
         away_until=None,
         name_fetched_at=None,
+        age_band=None,
+        sex=None,
     ).where(Person.id == person.id).execute()
     return True
 

@@ -18,6 +18,7 @@ from domain.followups import FollowUpView
 from domain.kinds import FollowUpKind, FollowUpState, Purpose
 from messages import followups as followup_messages
 from models import FollowUp, Group, Outbox, Round
+from services.console_queue import queue_overdue
 from services.outbox import Recipient, push_row
 from services.rollcall import leaders_of
 
@@ -60,4 +61,7 @@ def write_reminders(follow_up_ids: list[int], now: datetime) -> int:
         raised += len(follow_ups)
     if outbox:
         Outbox.insert_many(outbox).execute()
+    # Still unclaimed past the reminder: the organisation's operators see it
+    # (groups linked to one), in the same transaction as the reminder.
+    queue_overdue(follow_up_ids, now)
     return raised

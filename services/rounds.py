@@ -20,6 +20,7 @@ from config import Settings
 from domain.kinds import AnswerKind, Purpose, RoundKind, RoundStatus
 from messages import group as group_messages
 from models import Answer, Group, Member, Outbox, Round, naive, utc
+from services import console_queue
 from services.outbox import Recipient, add_push, push_row
 from services.summaries import ClosedRound, write_summaries
 
@@ -158,6 +159,8 @@ def record_answer(round_: Round, member: Member | None, kind: AnswerKind, now: d
         .execute()
     )
     if list(inserted):
+        if kind == AnswerKind.HELP:
+            _queue_help(round_, member, now)
         return AnswerOutcome.RECORDED
     if kind == AnswerKind.HELP:
         changed = (
@@ -166,6 +169,7 @@ def record_answer(round_: Round, member: Member | None, kind: AnswerKind, now: d
             .execute()
         )
         if changed:
+            _queue_help(round_, member, now)
             return AnswerOutcome.NOW_HELP
     elif (
         Answer.select()
@@ -174,6 +178,16 @@ def record_answer(round_: Round, member: Member | None, kind: AnswerKind, now: d
     ):
         return AnswerOutcome.HELP_KEPT
     return AnswerOutcome.UNCHANGED
+
+
+def _queue_help(round_: Round, member: Member, now: datetime) -> None:
+    """A 助けが必要 in a group linked to an organisation goes to its
+    operators' queue in the same transaction (outbox principle)."""
+    group_org = Group.select(Group.organisation).where(Group.id == round_.group_id).scalar()
+    if group_org is None:
+        return
+    answer_id = Answer.select(Answer.id).where((Answer.round == round_) & (Answer.member == member)).scalar()
+    console_queue.queue_help(answer_id, now)
 
 
 def close_rounds(

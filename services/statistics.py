@@ -29,6 +29,13 @@ Definitions (what a council report needs to state):
 - queue_*: queue items closed in the month, by outcome (operators' calls
   and visits).
 - messages_used: LINE messages the organisation's groups cost that month.
+- watches: 見守り linked to the organisation (by the person's /団体 CODE),
+  with a schedule, not stopped at the end of the month (linking has no
+  history: a watch counts in every month if it is linked now).
+- followups_claimed / followup_*: 声かけ of the organisation's groups
+  claimed in the month, and outcomes recorded in the month.
+- escalations: 見守り checks escalated to the contacts in the month.
+- DISTRIBUTIONS (年代, 性別): not monthly; today's registrants.
 """
 
 from __future__ import annotations
@@ -43,6 +50,8 @@ from zoneinfo import ZoneInfo
 
 from peewee import PostgresqlDatabase
 
+from domain.kinds import WatchState
+from messages import organisation as organisation_messages
 from models import StatMonth, db, naive, utc
 
 MONTHS_SHOWN = 12
@@ -249,6 +258,49 @@ def _queue(org_id: int, months: list[Month]) -> dict[str, dict[str, float | None
     return found
 
 
+# 見守り registered: the organisation's watches (linked by the person's own
+# /団体 CODE) that had a schedule and were not stopped at the end of the month.
+_watches = _at_month_ends(
+    "w.id",
+    "watch w WHERE w.organisation_id = ? AND w.schedule IS NOT NULL",
+    (("w.created_at", "w.stopped_at"),),
+)
+
+
+def _count_by(column: str, from_where: str, org_id: int, months: list[Month]) -> dict[str, float | None]:
+    """COUNT(*) of rows whose ``column`` falls in each month."""
+    bucket, bparams = _bucket(column, months)
+    where, wparams = _range(column, months)
+    rows = _run(
+        f"SELECT {bucket} AS b, COUNT(*) FROM {from_where} AND {where} GROUP BY b",
+        [*bparams, org_id, *wparams],
+    )
+    return _by_bucket(rows, months)
+
+
+def _follow_ups(org_id: int, months: list[Month]) -> dict[str, dict[str, float | None]]:
+    """Follow-ups (声かけ) of the organisation's groups: claimed in the month
+    (「確認します」), and outcomes recorded in the month.  連絡がつかない is
+    counted when it was reported (``unreachable_at``), even if the person
+    was found later; 無事でした and 助けが必要だった by their final outcome."""
+    base = 'followup f JOIN "group" g ON g.id = f.group_id WHERE g.organisation_id = ?'
+    return {
+        "followups_claimed": _count_by("f.claimed_at", base, org_id, months),
+        "followup_safe": _count_by("f.outcome_at", base + " AND f.outcome = 'safe'", org_id, months),
+        "followup_unreached": _count_by("f.unreachable_at", base, org_id, months),
+        "followup_needed_help": _count_by(
+            "f.outcome_at", base + " AND f.outcome = 'needed-help'", org_id, months
+        ),
+    }
+
+
+def _escalations(org_id: int, months: list[Month]) -> dict[str, dict[str, float | None]]:
+    """見守り checks unanswered so the contacts were told, of watches linked
+    to the organisation (an erased watch's escalations belong to nobody)."""
+    base = "escalation e JOIN watch w ON w.id = e.watch_id WHERE w.organisation_id = ?"
+    return {"escalations": _count_by("e.opened_at", base, org_id, months)}
+
+
 def _messages(org_id: int, months: list[Month]) -> dict[str, dict[str, float | None]]:
     bucket, bparams = _bucket("o.sent_at", months)
     where, wparams = _range("o.sent_at", months)
@@ -280,11 +332,14 @@ QUERIES: dict[str, Query] = {
     "median": _median_answer,
     "queue": _queue,
     "messages": _messages,
+    "watches": lambda org, months: {"watches": _watches(org, months)},
+    "followups": _follow_ups,
+    "escalations": _escalations,
 }
 
 METRICS: list[Metric] = [
     Metric("members", "登録している方", "人", "members"),
-    Metric("watches", "見守り（1対1）の登録", "人", "", "見守り機能が未実装"),
+    Metric("watches", "見守り（1対1）の登録", "人", "watches"),
     Metric("groups", "参加しているグループ", "グループ", "groups"),
     Metric("rounds", "安否確認を送った回数", "回", "rounds"),
     Metric("emergency_rounds", "うち地震・訓練", "回", "rounds"),
@@ -294,19 +349,11 @@ METRICS: list[Metric] = [
     Metric("median_answer_minutes", "回答までの時間（中央値）", "分", "median"),
     Metric("unanswered_after_summary", "まとめの時点で未回答", "人", "answers"),
     Metric("help_requests", "助けが必要", "件", "help"),
-    Metric("followups_claimed", "声かけの引き受け", "件", "", "声かけ（フォローアップ）機能が未実装"),
-    Metric("followup_safe", "声かけの結果：無事でした", "件", "", "声かけ（フォローアップ）機能が未実装"),
-    Metric(
-        "followup_unreached", "声かけの結果：連絡がつかない", "件", "", "声かけ（フォローアップ）機能が未実装"
-    ),
-    Metric(
-        "followup_needed_help",
-        "声かけの結果：助けが必要だった",
-        "件",
-        "",
-        "声かけ（フォローアップ）機能が未実装",
-    ),
-    Metric("escalations", "見守りの連絡先への連絡", "件", "", "見守り機能が未実装"),
+    Metric("followups_claimed", "声かけの引き受け", "件", "followups"),
+    Metric("followup_safe", "声かけの結果：無事でした", "件", "followups"),
+    Metric("followup_unreached", "声かけの結果：連絡がつかない", "件", "followups"),
+    Metric("followup_needed_help", "声かけの結果：助けが必要だった", "件", "followups"),
+    Metric("escalations", "見守りの連絡先への連絡", "件", "escalations"),
     Metric("queue_reached", "職員の対応：電話でつながった", "件", "queue"),
     Metric("queue_unreached", "職員の対応：つながらない", "件", "queue"),
     Metric("queue_visited", "職員の対応：訪問した", "件", "queue"),
@@ -315,11 +362,54 @@ METRICS: list[Metric] = [
 ]
 METRIC_BY_KEY = {m.key: m for m in METRICS}
 
-# Self-declared 年代 and 性別 (/年代 70代): not collected yet.
-DISTRIBUTIONS = {
-    "age_band": ("年代（任意の自己申告）", "年代の自己申告（/年代）が未実装"),
-    "sex": ("性別（任意の自己申告）", "性別の自己申告が未実装"),
+# Self-declared 年代 and 性別 (/年代 70代, /性別 女性): the distribution of the
+# people registered now in the organisation's groups (the bot still there)
+# or watched by a 見守り linked to it, each person once.  Nobody is asked;
+# 「申告なし」 counts those who said nothing (答えない is a choice, kept apart).
+NOT_DECLARED = "申告なし"
+
+
+@dataclass(frozen=True)
+class Distribution:
+    key: str
+    title: str
+    column: str  # on person
+    values: tuple[tuple[str, str], ...]  # (stored value, label), in order
+
+
+DISTRIBUTIONS: dict[str, Distribution] = {
+    "age_band": Distribution(
+        "age_band", "年代（任意の自己申告）", "age_band", tuple(organisation_messages.AGE_LABELS.items())
+    ),
+    "sex": Distribution(
+        "sex", "性別（任意の自己申告）", "sex", tuple(organisation_messages.SEX_LABELS.items())
+    ),
 }
+
+
+def _registrants(org_id: int) -> tuple[str, list]:
+    return (
+        """SELECT m.person_id FROM member m JOIN "group" g ON g.id = m.group_id
+           WHERE g.organisation_id = ? AND m.active = ? AND g.active = ?
+           UNION
+           SELECT w.person_id FROM watch w
+           WHERE w.organisation_id = ? AND w.state <> ? AND w.schedule IS NOT NULL""",
+        [org_id, True, True, org_id, WatchState.STOPPED],
+    )
+
+
+def distribution(org_id: int, key: str) -> list[tuple[str, int]]:
+    """(label, people) for every value of the distribution, 申告なし last."""
+    spec = DISTRIBUTIONS[key]
+    people, params = _registrants(org_id)
+    rows = _run(
+        f"SELECT p.{spec.column}, COUNT(*) FROM person p WHERE p.id IN ({people}) GROUP BY p.{spec.column}",
+        params,
+    )
+    counted = {value: int(n) for value, n in rows}
+    known = [(label, counted.pop(value, 0)) for value, label in spec.values]
+    # Anything not a known value (none is written) counts as not declared.
+    return [*known, (NOT_DECLARED, sum(counted.values()))]
 
 
 def _compute(org_id: int, months: list[Month]) -> dict[str, dict[str, float | None]]:

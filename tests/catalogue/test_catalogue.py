@@ -22,7 +22,7 @@ from domain.kinds import (
 )
 from domain.rounds import MemberView, OfflineView, tally
 from emulator.limits import validate_messages
-from messages import commands, contacts, followups, group, one_to_one, operators, quake, watch
+from messages import commands, contacts, followups, group, one_to_one, operators, organisation, quake, watch
 from messages.followups import BUBBLES_PER_CAROUSEL, BUTTONS_PER_BUBBLE
 from tests.support import postback_actions, texts_of
 
@@ -245,6 +245,48 @@ EVERY_MESSAGE = {
     "watch resumed for contacts": contacts.watch_resumed("佐藤花子"),
     "absence shared": contacts.absence_shared("佐藤花子", "12月5日"),
     "contact ended": contacts.contact_ended("佐藤花子"),
+}
+
+# /団体, /設定 名前 団体にも, /年代, /性別 (messages/organisation.py), with an
+# organisation name as long as the model allows (200 characters).
+LONG_ORG = "社会福祉法人" + "長" * 187 + "社会福祉協議会"
+EVERY_MESSAGE |= {
+    "org group usage": organisation.group_usage(),
+    "org group status none": organisation.group_status(None, False),
+    "org group status shared": organisation.group_status(LONG_ORG, True),
+    "org group status counts": organisation.group_status(LONG_ORG, False),
+    "org group linked": organisation.group_linked(LONG_ORG, LONG_ORG),
+    "org group already": organisation.group_already_linked(LONG_ORG),
+    "org group unlinked": organisation.group_unlinked(LONG_ORG),
+    "org group not linked": organisation.group_not_linked(),
+    "org code wrong": organisation.code_wrong(),
+    "org code locked": organisation.code_locked(),
+    "org names shared": organisation.names_shared_set(LONG_ORG),
+    "org names shared unlinked": organisation.names_shared_set(None),
+    "org names hidden": organisation.names_hidden_set(),
+    "org watch usage": organisation.watch_usage(),
+    "org watch status": organisation.watch_status(LONG_ORG),
+    "org watch status none": organisation.watch_status(None),
+    "org watch linked": organisation.watch_linked(LONG_ORG, LONG_ORG),
+    "org watch already": organisation.watch_already_linked(LONG_ORG),
+    "org watch unlinked": organisation.watch_unlinked(LONG_ORG),
+    "org watch not linked": organisation.watch_not_linked(),
+    **{f"age set {band}": organisation.age_set(band) for band in organisation.AGE_LABELS},
+    "age usage": organisation.age_usage("90"),
+    "declared in group": organisation.declared_in_group(),
+    "age removed": organisation.age_removed(True),
+    "age not set": organisation.age_removed(False),
+    **{f"sex set {sex}": organisation.sex_set(sex) for sex in organisation.SEX_LABELS},
+    "sex usage": organisation.sex_usage(None),
+    "sex removed": organisation.sex_removed(True),
+    **{
+        f"follow-up outcome {o}": organisation.follow_up_outcome(LONG_ORG, o)
+        for o in ("reached", "visited", "emergency", "unreached")
+    },
+    **{
+        f"watch outcome {o}": organisation.watch_outcome(LONG_ORG, LONGEST, o)
+        for o in ("reached", "visited", "emergency", "unreached")
+    },
 }
 
 

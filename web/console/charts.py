@@ -52,6 +52,13 @@ CHARTS = (
         ("help_requests", "queue_reached", "queue_unreached", "queue_visited", "queue_emergency"),
         "件",
     ),
+    ChartSpec(
+        "followups",
+        "声かけと見守りの連絡",
+        "bar",
+        ("followups_claimed", "followup_safe", "followup_unreached", "followup_needed_help", "escalations"),
+        "件",
+    ),
     ChartSpec("messages", "使ったメッセージ数", "bar", ("messages_used",), "通"),
 )
 CHART_BY_KEY = {c.key: c for c in CHARTS}
@@ -81,6 +88,29 @@ def svg(spec: ChartSpec, months: list[str], series: list[tuple[str, list[float |
     chart.x_labels = [m[2:].replace("-", "/") for m in months]  # 25/11
     for label, values in series:
         chart.add(label, values)
+    return chart.render(is_unicode=True)
+
+
+def distribution_svg(title: str, rows: list[tuple[str, int]]) -> str:
+    """One bar per category (年代, 性別): people."""
+    chart = pygal.Bar(
+        js=[],
+        disable_xml_declaration=True,
+        style=STYLE,
+        width=800,
+        height=360,
+        show_legend=False,
+        x_label_rotation=0,
+        truncate_label=-1,
+        print_values=False,
+        show_y_guides=True,
+        include_x_axis=True,
+        margin=16,
+        y_title="人",
+        no_data_text="データがありません",
+    )
+    chart.x_labels = [label for label, _ in rows]
+    chart.add(title, [n for _, n in rows])
     return chart.render(is_unicode=True)
 
 

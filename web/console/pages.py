@@ -238,4 +238,8 @@ def group(group_id: int):
 
 @bp.route("/watches")
 def watches():
-    return render_template("console/watches.html")
+    q = request.args.get("q", "")[:50]
+    rows, total = group_directory.list_watches(g.org.id, q)
+    return render_template(
+        "console/watches.html", rows=rows, total=total, q=q, limit=group_directory.WATCH_LIMIT
+    )
