@@ -47,6 +47,17 @@ console_cli = AppGroup("console", help="The operator console's background work."
 notice_cli = AppGroup("notice", help="Notices to all the groups of an organisation.")
 
 
+def _settings():
+    """The settings of the app ``flask --app app`` built, with this process's
+    job handles (LINE client, Redis) bound to them: a command must act on
+    the app's database, not on whatever the environment names."""
+    from flask import current_app
+
+    settings = current_app.extensions["tsunagari.settings"]
+    runtime.ensure_configured(settings)
+    return settings
+
+
 @org_cli.command("create")
 @click.option("--slug", required=True, help="Short name used on the command line, e.g. midori-shakyo.")
 @click.option("--name", required=True, help="The name members see, e.g. みどり市社会福祉協議会.")
@@ -119,7 +130,7 @@ def notice_send(
     slug: str, areas: tuple[str, ...], text: str, force: bool, yes: bool, rate: float | None, workers: int
 ) -> None:
     """Send a notice to every active group of an organisation."""
-    settings = runtime.settings()
+    settings = _settings()
     for code in areas:
         if area_by_code(code) is None:
             raise click.BadParameter(f"{code!r} is not a JMA area code (e.g. 1421200)", param_hint="--area")
@@ -234,7 +245,7 @@ def console_refresh_stats(slug: str | None) -> None:
 
     from services import statistics
 
-    settings = runtime.settings()
+    settings = _settings()
     with connected():
         orgs = [_org(slug)] if slug else list(Organisation.select().order_by(Organisation.slug))
         for org in orgs:
@@ -246,7 +257,7 @@ def console_refresh_stats(slug: str | None) -> None:
 @click.command("usage")
 def usage_command() -> None:
     """This month's LINE messages, and what 見守り needs next."""
-    settings = runtime.settings()
+    settings = _settings()
     now = clock.now()
     with connected():
         limit, used, remaining, source = remaining_quota(runtime.client(), settings, now)

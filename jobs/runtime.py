@@ -50,8 +50,14 @@ def configure(settings: Settings, client=None, connection=None) -> None:
             wakeup.configure(lambda: connection_now)
 
 
-def ensure_configured() -> None:
-    if "settings" not in _handles:
+def ensure_configured(settings: Settings | None = None) -> None:
+    """Configured from the environment if nothing configured this process yet;
+    with ``settings``, bound to exactly those (a CLI command runs with the
+    settings of the app it was given, which may not be the environment's)."""
+    if settings is not None:
+        if _handles.get("settings") is not settings:
+            configure(settings)
+    elif "settings" not in _handles:
         configure(load_settings())
 
 
