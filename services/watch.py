@@ -349,7 +349,7 @@ def resend_checks(check_ids: list[int], now: datetime, settings, budget: Budget)
             watch_messages.resend(
                 c.id,
                 watch_messages.person_name(c.name or c.display_name),
-                local(c.escalate_due_at, settings.tz) if contacts[c.watch_id] else None,
+                local(c.escalate_due_at, settings.tz, c.line_user_id) if contacts[c.watch_id] else None,
             ),
             Purpose.WATCH_RESEND,
             now,
