@@ -15,9 +15,9 @@ from config import Settings
 from models import connected, create_schema
 from web import group_clock
 from web.lessons import LESSONS, PERSONAS, WATCH_PERSONAS
+from web.simulator import format_offset, plan_rows, seconds_until_morning
 
 GROUP_LESSONS = [key for key, lesson in LESSONS.items() if not lesson.one_to_one]
-from web.simulator import format_offset, plan_rows, seconds_until_morning
 
 # Nothing listens here: webhooks to the bot fail fast and are only recorded,
 # which is all these tests need (the browser tests run the real loop).
