@@ -82,11 +82,17 @@ def person_page(user_id: str):
     if find_user(user_id) is None:
         return _not_found()
     lesson = lesson_of(user_id)
+    people = people_of(user_id)
+    shown = {p["user_id"] for p in people}
     return render_template(
         "simulator/person.html",
         groups=bot_groups(),
         person=find_user(user_id),
-        people=people_of(user_id),
+        people=people,
+        # Outside a lesson, anyone else may be put beside (the watched person and their contact).
+        others=[]
+        if lesson
+        else [u for u in platform().users() if u["user_id"] not in shown and not u["blocked"]],
         lesson=lesson,
         state=person_state(user_id),
         clock_steps=group_clock.WATCH_STEPS,

@@ -148,3 +148,25 @@ def test_it_walks_the_visit_lesson_to_the_outcome(stack, contexts, axe_check, sc
     page.goto(f"{stack.url}/simulator/lessons/visit/handout")
     expect(page.locator(".h-step")).to_have_count(6)
     axe_check(page, "the visit handout")
+
+
+def test_it_opens_a_members_one_to_one_chat_from_a_group(stack, contexts, axe_check):
+    page = contexts(PHONE, mobile=True)
+    page.goto(stack.url + "/")
+    page.get_by_role("button", name="グループを作る").click()
+    expect(page.locator(".messages")).to_contain_text("こんにちは。「つながり」です")
+    page.get_by_role("link", name="鈴木一郎さんのトーク").click()
+    pane = page.locator(".chat")
+    expect(pane).to_have_count(1)
+    expect(pane.get_by_role("heading")).to_have_text("鈴木一郎さんと「つながり」")
+    pane.get_by_role("button", name="友だち追加").click()
+    expect(pane.locator(".messages")).to_contain_text("見守り")
+    expect(pane.get_by_role("button", name="友だち追加")).to_be_hidden()
+    say_in(pane, "/ヘルプ")
+    expect(pane.locator(".msg.mine")).to_contain_text("/ヘルプ")
+    # Put 佐藤花子's chat beside it: two panes, stacked on the phone.
+    page.get_by_label("もう一人のトーク").select_option(label="佐藤花子")
+    page.get_by_role("button", name="並べる").click()
+    expect(page.locator(".chat")).to_have_count(2)
+    expect(page.locator(".chat").nth(1).get_by_role("heading")).to_have_text("佐藤花子さんと「つながり」")
+    axe_check(page, "two one-to-one chats outside a lesson, at a phone's size")
