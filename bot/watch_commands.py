@@ -42,10 +42,11 @@ def is_typed_ok(text: str) -> bool:
     return classify_answer(text) == AnswerKind.OK
 
 
-def _local(ctx: EventContext, moment) -> str:
-    """A stored time as the person reads it (in a simulated chat, in the
-    watched person's own clock: services/clock.chat_offset)."""
-    moment = utc(moment) + clock.chat_offset(ctx.user_id)
+def _local(ctx: EventContext, moment, watched: str | None = None) -> str:
+    """A stored time as the person reads it: in a simulated chat, in the
+    watched person's own clock (services/clock.chat_offset); ``watched``:
+    their LINE id when it is not the reader (a contact reading about them)."""
+    moment = utc(moment) + clock.chat_offset(watched or ctx.user_id)
     return format_local(moment.astimezone(ctx.settings.tz))
 
 
@@ -282,7 +283,7 @@ def cmd_status(ctx: EventContext, command: Command) -> None:
             say.watching_entry(
                 w.name,
                 say.state_label(w.watch.state),
-                _local(ctx, w.watch.last_ok_at) if w.watch.last_ok_at else None,
+                _local(ctx, w.watch.last_ok_at, w.person.line_user_id) if w.watch.last_ok_at else None,
             )
             for w in watching
         ]

@@ -220,7 +220,7 @@ def record_ok(watch: Watch, now: datetime, tz) -> OkResult:
         person = Person.get_by_id(watch.person_id)
         rows = tell_contacts(
             watch.id,
-            contact_messages.all_clear(name_of(watch, person), local(now, tz)),
+            contact_messages.all_clear(name_of(watch, person), local(now, tz, person.line_user_id)),
             Purpose.WATCH_ALL_CLEAR,
             now,
         )
