@@ -10,13 +10,14 @@ and need no image files kept up to date.
 
 from __future__ import annotations
 
-from datetime import datetime
+from datetime import datetime, timedelta
 
 from domain.followups import FollowUpView
 from domain.kinds import FollowUpKind, FollowUpOutcome, RoundKind
 from domain.quake import describe_quake
 from domain.rounds import MemberView, Tally
 from domain.schedule import parse_schedule
+from domain.watch import INVITATION_LIFETIME
 from messages import commands as say
 from messages import contacts as contact_messages
 from messages import followups as followup_messages
@@ -79,6 +80,7 @@ def _schedule_reply() -> list[dict]:
 # 近所の人を見に行く: 山田和子 has no LINE; she is on the group's 名簿.
 OFFLINE = FollowUpView(1, "山田和子", FollowUpKind.OFFLINE)
 EXAMPLE_CODE = "123456"
+NEXT_MORNING = EXAMPLE_MORNING + timedelta(days=1)
 
 
 def _visit_summary() -> list[dict]:
@@ -146,7 +148,11 @@ SCREENS = {
     ],
     "watch-invite": lambda: [
         _me("/連絡先"),
-        *_bot(watch_messages.invitation(LEADER, EXAMPLE_CODE, None, format_local(EXAMPLE_MORNING))),
+        *_bot(
+            watch_messages.invitation(
+                LEADER, EXAMPLE_CODE, None, format_local(EXAMPLE_MORNING + INVITATION_LIFETIME)
+            )
+        ),
     ],
     "watch-forward": lambda: [_me(EXAMPLE_CODE), *_bot(contact_messages.offer(LEADER, 1, EXAMPLE_CODE))],
     "watch-accept": lambda: [_me("連絡先になる"), *_bot(contact_messages.linked(LEADER))],
@@ -159,7 +165,8 @@ SCREENS = {
     "watch-miss": lambda: _bot(watch_messages.check(2, LEADER)),
     "watch-resend": lambda: _bot(watch_messages.resend(2, LEADER, None)),
     "watch-escalate": lambda: _bot(
-        contact_messages.escalation(LEADER, 1, format_local(EXAMPLE_MORNING), format_local(EXAMPLE_MORNING))
+        # The second morning's check went unanswered; the last OK was the first morning's.
+        contact_messages.escalation(LEADER, 1, format_local(NEXT_MORNING), format_local(EXAMPLE_MORNING))
     ),
     "watch-claim": lambda: [_me("わたしが確認します"), *_bot(contact_messages.claim_won(LEADER, 1))],
 }
