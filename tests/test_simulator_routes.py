@@ -434,6 +434,15 @@ def test_it_starts_the_one_to_one_lesson_with_fresh_people(app, client):
     assert client.get("/simulator/people/Unobody").status_code == 404
     assert client.get("/simulator/people/Unobody/state").status_code == 404
     assert {u["user_id"] for u in platform.users()} >= {first, second}
+    # The start page lists both; 「最初から」 on the first makes fresh people and the old ones block the bot.
+    start = client.get("/").get_data(as_text=True)
+    assert f"/simulator/people/{first}" in start and f"/simulator/people/{second}" in start
+    third = person_of(client.post(f"/simulator/people/{first}/reset").headers["Location"])
+    assert third not in (first, second)
+    blocked = {u["user_id"] for u in platform.users() if u["blocked"]}
+    assert first in blocked and second not in blocked
+    start = client.get("/").get_data(as_text=True)
+    assert f"/simulator/people/{first}" not in start and f"/simulator/people/{third}" in start
 
 
 def test_it_lets_only_the_person_act_in_their_one_to_one_chat(app, client):

@@ -378,11 +378,12 @@ def start_one_to_one(platform: LinePlatform, lesson: Lesson) -> str:
 
 
 def leave_one_to_one(platform: LinePlatform, line_user_id: str) -> None:
-    """An old one-to-one lesson's people block the bot: the watch stops and
-    nothing of it fires any more."""
+    """An old one-to-one lesson's people block the bot (whether they had
+    added it or not): their watch stops, nothing of it fires any more, and
+    the start page no longer lists the lesson."""
     for user_id in (line_user_id, *partners(line_user_id)):
         with contextlib.suppress(KeyError, ValueError):
-            if any(u["user_id"] == user_id and u["friend"] for u in platform.users()):
+            if any(u["user_id"] == user_id and not u["blocked"] for u in platform.users()):
                 platform.unfollow(user_id)
 
 

@@ -44,6 +44,7 @@ from flask import (
 
 from emulator.platform import LinePlatform
 from jobs.tasks import run_sweep
+from models import DemoGroup
 from services import clock
 from web import group_clock, lessons, quake_lesson
 from web.group_clock import seconds_until_morning  # noqa: F401  (re-exported for tests and callers)
@@ -212,11 +213,29 @@ def bad_name(name: str) -> str | None:
     return None
 
 
+def one_to_one_lessons() -> list[dict]:
+    """One-to-one lessons under way (the people have not blocked the bot):
+    user_id, display_name, lesson; newest first."""
+    users = {u["user_id"]: u for u in platform().users() if not u["blocked"]}
+    rows = (
+        DemoGroup.select(DemoGroup.line_group_id, DemoGroup.lesson)
+        .where(DemoGroup.lesson.is_null(False) & DemoGroup.line_group_id.startswith("U"))
+        .order_by(DemoGroup.id.desc())
+        .tuples()
+    )
+    return [
+        {"user_id": user_id, "display_name": users[user_id]["display_name"], "lesson": lesson}
+        for user_id, lesson in rows
+        if user_id in users and lesson in lessons.LESSONS
+    ]
+
+
 def _start_page(error: str | None = None, status: int = 200):
     html = render_template(
         "simulator/start.html",
         groups=bot_groups(),
         records={g["group_id"]: group_clock.record(g["group_id"]) for g in bot_groups()},
+        one_to_one=one_to_one_lessons(),
         lessons=lessons.LESSONS,
         error=error,
         name_limit=NAME_LIMIT,
