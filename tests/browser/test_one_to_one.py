@@ -34,17 +34,26 @@ def tap_in(pane, label: str) -> None:
     pane.locator(".messages").get_by_role("button", name=label, exact=True).last.click()
 
 
+def boxes(page: Page) -> list[dict]:
+    """The chat panes' boxes, measured at one moment (the page may still be settling)."""
+    return page.evaluate(
+        "() => [...document.querySelectorAll('.chat')].map((e) => {"
+        " const r = e.getBoundingClientRect(); return {x: r.x, y: r.y, width: r.width, height: r.height}; })"
+    )
+
+
 def test_it_walks_the_watch_lesson_in_two_chats_side_by_side(stack, contexts, axe_check, screenshot):
     page = contexts(LAPTOP)
     start_lesson(page, stack.url, "watch")
     person, contact = page.locator(".chat").nth(0), page.locator(".chat").nth(1)
     expect(person.get_by_role("heading")).to_have_text("佐藤花子さんと「つながり」")
     expect(contact.get_by_role("heading")).to_have_text("鈴木一郎さんと「つながり」")
+    expect(step(page)).to_have_attribute("data-step", "follow")
+    expect(page.locator("#next-bar")).to_be_visible()
     # A laptop: the two phones side by side, the whole of each in view.
-    left, right = person.bounding_box(), contact.bounding_box()
+    left, right = boxes(page)
     assert abs(left["y"] - right["y"]) < 2 and right["x"] >= left["x"] + left["width"]
     assert left["y"] + left["height"] <= LAPTOP["height"] + 1
-    expect(step(page)).to_have_attribute("data-step", "follow")
     axe_check(page, "the one-to-one page before anyone added the bot")
 
     page.locator("#next-do").click()  # 友だち追加
@@ -91,7 +100,7 @@ def test_it_walks_the_watch_lesson_in_two_chats_side_by_side(stack, contexts, ax
 
     # A phone: the same chats stacked, the person's first; nothing overflows sideways.
     page.set_viewport_size(PHONE)
-    top, below = person.bounding_box(), contact.bounding_box()
+    top, below = boxes(page)
     assert below["y"] >= top["y"] + top["height"]
     assert page.evaluate("document.documentElement.scrollWidth") <= PHONE["width"]
     axe_check(page, "the one-to-one lesson at a phone's size")
