@@ -115,7 +115,7 @@ def create_local_app(settings: Settings, base_url: str, *, state_path: str | Pat
         raise ValueError("create_local_app is for the LINE emulator only (EMULATOR=1, no LINE credentials)")
     from emulator import LinePlatform, create_emulator_app
     from jobs import runtime
-    from web import simulator
+    from web import people, simulator
 
     base_url = base_url.rstrip("/")
     runtime.configure(settings)
@@ -131,6 +131,7 @@ def create_local_app(settings: Settings, base_url: str, *, state_path: str | Pat
     platform.bot_display_name = BOT_DISPLAY_NAME
     app.extensions["line_emulator"] = platform
     app.register_blueprint(simulator.bp)
+    app.register_blueprint(people.bp)
     _quiet_polls()
     app.wsgi_app = DispatcherMiddleware(app.wsgi_app, {EMULATOR_PREFIX: create_emulator_app(platform)})
     return app

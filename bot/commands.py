@@ -27,7 +27,7 @@ from messages import followups as followup_messages
 from messages import group as group_messages
 from messages.flex import clip, format_local, utf16_len
 from models import utc
-from services import absence, followups, groups, membership, rollcall, roster, rounds
+from services import absence, clock, followups, groups, membership, rollcall, roster, rounds
 from services.usage import group_month_usage
 
 NAME_LIMIT = 20
@@ -71,8 +71,16 @@ class CommandSpec:
         return self.bare is Bare.WITH_ARGUMENT and bool(command.arg)
 
 
+def _ahead(ctx: EventContext):
+    """How far the group's own clock is ahead (a simulated group; else zero)."""
+    return clock.chat_offset(ctx.group.line_group_id if ctx.group else None)
+
+
 def _local(ctx: EventContext, moment) -> str:
-    return format_local(utc(moment).astimezone(ctx.settings.tz))
+    """A stored time as the chat reads it (in a simulated group, in the
+    group's own clock: services/clock.chat_offset)."""
+    moment = utc(moment) + _ahead(ctx)
+    return format_local(moment.astimezone(ctx.settings.tz))
 
 
 def register_sender(ctx: EventContext, nickname: str | None = None):
@@ -300,7 +308,7 @@ def cmd_schedule(ctx: EventContext, command: Command) -> None:
         if command.slash:
             ctx.reply(say.schedule_unknown(schedules.EXAMPLES))
         return
-    next_at = groups.set_schedule(ctx.group, parsed, ctx.now, ctx.settings.tz)
+    next_at = groups.set_schedule(ctx.group, parsed, ctx.now, ctx.settings.tz, _ahead(ctx))
     ctx.reply(say.schedule_set(parsed.describe(), _local(ctx, next_at)))
 
 
@@ -364,7 +372,7 @@ def cmd_resume(ctx: EventContext, command: Command) -> None:
     if not ctx.group.paused:
         ctx.reply(say.not_paused())
         return
-    next_at = groups.resume(ctx.group, ctx.now, ctx.settings.tz)
+    next_at = groups.resume(ctx.group, ctx.now, ctx.settings.tz, _ahead(ctx))
     ctx.reply(say.resumed(_local(ctx, next_at)))
 
 

@@ -29,7 +29,7 @@ from messages import followups as followup_messages
 from messages import group as group_messages
 from messages.flex import format_local
 from models import FollowUp, Group, Member, Round
-from services import followups, membership
+from services import clock, followups, membership
 from services.outbox import add_push
 
 
@@ -123,7 +123,7 @@ def _tell(
                 group, told, Purpose.FOLLOW_UP, ctx.now, follow_up.round_id, member.person_id
             )
     if serious:
-        when = format_local(ctx.now.astimezone(ctx.settings.tz))
+        when = format_local((ctx.now + clock.chat_offset(group.line_group_id)).astimezone(ctx.settings.tz))
         ctx.queued += followups.push_to_leaders(
             group,
             followup_messages.to_leaders(view, outcome, member.name, when, kind),

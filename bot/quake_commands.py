@@ -21,7 +21,7 @@ from messages import commands as say
 from messages import quake as quake_messages
 from messages.flex import format_local
 from models import Group, utc
-from services import groups, rounds
+from services import clock, groups, rounds
 
 # Smaller shaking is common (震度3 somewhere most days): an emergency round
 # for it would cost a push and teach members to ignore the prompt.
@@ -90,7 +90,8 @@ def cmd_drill(ctx: EventContext, command: Command) -> None:
         None,
     )
     if busy is not None:
-        ctx.reply(say.drill_waits(format_local(utc(busy.summary_due_at).astimezone(ctx.settings.tz))))
+        due = utc(busy.summary_due_at) + clock.chat_offset(ctx.group.line_group_id)  # the group's own clock
+        ctx.reply(say.drill_waits(format_local(due.astimezone(ctx.settings.tz))))
         return
     rounds.open_round_now(
         ctx.group,

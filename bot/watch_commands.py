@@ -32,7 +32,7 @@ from messages import contacts as contact_messages
 from messages import watch as say
 from messages.flex import format_local
 from models import Outbox, Person, utc
-from services import absence, contacts, membership, watch_budget
+from services import absence, clock, contacts, membership, watch_budget
 from services import watch as watches
 from services.contacts import CodeResult
 
@@ -43,8 +43,12 @@ def is_typed_ok(text: str) -> bool:
     return classify_answer(text) == AnswerKind.OK
 
 
-def _local(ctx: EventContext, moment) -> str:
-    return format_local(utc(moment).astimezone(ctx.settings.tz))
+def _local(ctx: EventContext, moment, watched: str | None = None) -> str:
+    """A stored time as the person reads it: in a simulated chat, in the
+    watched person's own clock (services/clock.chat_offset); ``watched``:
+    their LINE id when it is not the reader (a contact reading about them)."""
+    moment = utc(moment) + clock.chat_offset(watched or ctx.user_id)
+    return format_local(moment.astimezone(ctx.settings.tz))
 
 
 def _today(ctx: EventContext) -> date:
@@ -78,7 +82,9 @@ def reply_about(ctx: EventContext, messages: list[dict], watch_id: int | None) -
 # -- shared with the buttons ------------------------------------------------------
 def start_schedule(ctx: EventContext, schedule: Schedule) -> None:
     watch = watches.ensure_watch(sender(ctx), ctx.now)
-    next_at, rows = watches.set_schedule(watch, schedule, ctx.now, ctx.settings.tz)
+    next_at, rows = watches.set_schedule(
+        watch, schedule, ctx.now, ctx.settings.tz, clock.chat_offset(ctx.user_id)
+    )
     _queue(ctx, rows)
     ctx.reply(say.schedule_set(schedule.describe(), _local(ctx, next_at), contacts.count_contacts(watch.id)))
 
@@ -91,7 +97,7 @@ def resume_watch(ctx: EventContext) -> None:
     if watch.state == WatchState.ACTIVE:
         ctx.reply(say.not_paused(_local(ctx, watch.next_check_at)))
         return
-    next_at, rows = watches.resume(watch, ctx.now, ctx.settings.tz)
+    next_at, rows = watches.resume(watch, ctx.now, ctx.settings.tz, clock.chat_offset(ctx.user_id))
     _queue(ctx, rows)
     ctx.reply(say.resumed(_local(ctx, next_at)))
 
@@ -278,7 +284,7 @@ def cmd_status(ctx: EventContext, command: Command) -> None:
             say.watching_entry(
                 w.name,
                 say.state_label(w.watch.state),
-                _local(ctx, w.watch.last_ok_at) if w.watch.last_ok_at else None,
+                _local(ctx, w.watch.last_ok_at, w.person.line_user_id) if w.watch.last_ok_at else None,
             )
             for w in watching
         ]

@@ -12,7 +12,7 @@ from __future__ import annotations
 
 from datetime import UTC, datetime, timedelta
 
-from models import DemoClock, db
+from models import DemoClock, DemoGroup, db
 
 _demo = False
 
@@ -30,6 +30,16 @@ def offset() -> timedelta:
     if not _demo:
         return timedelta(0)
     row = DemoClock.select().first()
+    return timedelta(seconds=row.offset_seconds if row else 0)
+
+
+def chat_offset(chat_id: str | None) -> timedelta:
+    """How far one simulated chat's own clock is ahead (web/group_clock.py):
+    its stored times sit that far behind its time, so a time the bot tells
+    in that chat adds it.  Zero outside demo mode and for a chat without one."""
+    if not _demo or not chat_id:
+        return timedelta(0)
+    row = DemoGroup.select(DemoGroup.offset_seconds).where(DemoGroup.line_group_id == chat_id).first()
     return timedelta(seconds=row.offset_seconds if row else 0)
 
 

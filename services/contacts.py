@@ -24,12 +24,17 @@ from messages import contacts as contact_messages
 from messages import watch as watch_messages
 from messages.flex import format_local
 from models import CodeAttempt, Contact, Escalation, Invitation, Outbox, Person, Watch, db, naive, utc
+from services import clock
 from services.outbox import Recipient, push_row
 
 
-def local(moment: datetime | None, tz) -> str | None:
-    """A stored or aware moment as the reader's 「11月28日 9時05分」."""
-    return format_local(utc(moment).astimezone(tz)) if moment is not None else None
+def local(moment: datetime | None, tz, chat: str | None = None) -> str | None:
+    """A stored or aware moment as the reader's 「11月28日 9時05分」.
+    ``chat``: the watched person's LINE id; in the simulator their chat
+    has a clock of its own (services/clock.chat_offset), told here."""
+    if moment is None:
+        return None
+    return format_local((utc(moment) + clock.chat_offset(chat)).astimezone(tz))
 
 
 def name_of(watch: Watch, person: Person) -> str:

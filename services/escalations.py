@@ -91,8 +91,8 @@ def escalate(check_ids: list[int], now: datetime, settings, budget: Budget | Non
             contact_messages.escalation(
                 watch_messages.person_name(c.name or c.display_name),
                 escalation_of[c.id],
-                local(c.opened_at, settings.tz),
-                local(c.last_ok_at, settings.tz),
+                local(c.opened_at, settings.tz, c.line_user_id),
+                local(c.last_ok_at, settings.tz, c.line_user_id),
             ),
             Purpose.WATCH_ESCALATION,
             now,
@@ -122,6 +122,7 @@ def remind(escalation_ids: list[int], now: datetime, settings) -> list[int]:
             Watch.name,
             Watch.last_ok_at,
             Person.display_name,
+            Person.line_user_id,
         )
         .join(WatchCheck)
         .switch(Escalation)
@@ -139,8 +140,8 @@ def remind(escalation_ids: list[int], now: datetime, settings) -> list[int]:
             contact_messages.escalation(
                 watch_messages.person_name(e.name or e.display_name),
                 e.id,
-                local(e.opened_at, settings.tz),
-                local(e.last_ok_at, settings.tz),
+                local(e.opened_at, settings.tz, e.line_user_id),
+                local(e.last_ok_at, settings.tz, e.line_user_id),
                 reminder=True,
             ),
             Purpose.WATCH_REMINDER,

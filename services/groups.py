@@ -3,7 +3,7 @@ schedule, pausing, where it is for earthquakes."""
 
 from __future__ import annotations
 
-from datetime import datetime
+from datetime import datetime, timedelta
 from zoneinfo import ZoneInfo
 
 from domain.areas import Area, area_by_code
@@ -59,9 +59,13 @@ def set_member_count(group: Group, count: int | None) -> None:
         group.member_count = count
 
 
-def set_schedule(group: Group, schedule: Schedule, now: datetime, tz: ZoneInfo) -> datetime:
-    """Set the routine schedule (and un-pause); returns the next round's time."""
-    next_at = schedule.next_after(now, tz)
+def set_schedule(
+    group: Group, schedule: Schedule, now: datetime, tz: ZoneInfo, ahead: timedelta = timedelta(0)
+) -> datetime:
+    """Set the routine schedule (and un-pause); returns the next round's time.
+    ``ahead``: how far the chat's own clock is ahead (a simulated chat,
+    services/clock.chat_offset): the time is on the schedule in its clock."""
+    next_at = schedule.next_after(now + ahead, tz) - ahead
     Group.update(schedule=schedule.to_spec(), paused=False, next_round_at=naive(next_at)).where(
         Group.id == group.id
     ).execute()
@@ -72,9 +76,11 @@ def pause(group: Group) -> None:
     Group.update(paused=True).where(Group.id == group.id).execute()
 
 
-def resume(group: Group, now: datetime, tz: ZoneInfo) -> datetime:
-    """Resume the routine rounds; returns the next round's time."""
-    next_at = Schedule.from_spec(group.schedule).next_after(now, tz)
+def resume(group: Group, now: datetime, tz: ZoneInfo, ahead: timedelta = timedelta(0)) -> datetime:
+    """Resume the routine rounds; returns the next round's time.
+    ``ahead``: how far the chat's own clock is ahead (a simulated chat,
+    services/clock.chat_offset): the time is on the schedule in its clock."""
+    next_at = Schedule.from_spec(group.schedule).next_after(now + ahead, tz) - ahead
     Group.update(paused=False, next_round_at=naive(next_at)).where(Group.id == group.id).execute()
     return next_at
 

@@ -47,6 +47,7 @@ from domain.rounds import Tally, tally
 from messages import group as group_messages
 from messages.flex import format_local
 from models import FollowUp, Group, Member, Outbox, Person, naive, utc
+from services import clock
 from services.outbox import Recipient, push_row
 from services.rollcall import answers_of, leaders_of, member_views, offline_views
 
@@ -98,7 +99,7 @@ def _upcoming_skip(group: Group, round_: ClosedRound, now: datetime, settings: S
         return None
     next_at = utc(group.next_round_at)
     if now < next_at and next_at - utc(round_.opened_at) < ROUTINE_SKIP_WINDOW:
-        return format_local(next_at.astimezone(settings.tz))
+        return format_local((next_at + clock.chat_offset(group.line_group_id)).astimezone(settings.tz))
     return None
 
 
@@ -273,7 +274,10 @@ def _messages(
 ) -> list[dict]:
     """The outbox rows of one summary: to the group, and to leaders."""
     skipped = (
-        format_local(utc(round_.skipped_routine_at).astimezone(settings.tz))
+        # In a simulated group, in the group's own clock (services/clock.chat_offset).
+        format_local(
+            (utc(round_.skipped_routine_at) + clock.chat_offset(group.line_group_id)).astimezone(settings.tz)
+        )
         if round_.skipped_routine_at
         else None
     )

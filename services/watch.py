@@ -14,7 +14,7 @@ from __future__ import annotations
 
 from collections import Counter
 from dataclasses import dataclass, field
-from datetime import datetime
+from datetime import datetime, timedelta
 from enum import StrEnum
 
 from peewee import IntegrityError, fn
@@ -79,12 +79,16 @@ def _end_checks(watch_ids: list[int], now: datetime, states, to: CheckState) -> 
     )
 
 
-def set_schedule(watch: Watch, schedule: Schedule, now: datetime, tz) -> tuple[datetime, list[Outbox]]:
+def set_schedule(
+    watch: Watch, schedule: Schedule, now: datetime, tz, ahead: timedelta = timedelta(0)
+) -> tuple[datetime, list[Outbox]]:
     """Check at ``schedule`` from now on (starting or resuming the watch).
     Returns the next check and what was queued (contacts told that a
-    stopped watch runs again)."""
+    stopped watch runs again).
+    ``ahead``: how far the chat's own clock is ahead (a simulated chat,
+    services/clock.chat_offset): the time is on the schedule in its clock."""
     was_stopped = watch.state == WatchState.STOPPED
-    next_at = schedule.next_after(now, tz)
+    next_at = schedule.next_after(now + ahead, tz) - ahead
     Watch.update(
         schedule=schedule.to_spec(), state=WatchState.ACTIVE, next_check_at=naive(next_at), stopped_at=None
     ).where(Watch.id == watch.id).execute()
@@ -107,13 +111,17 @@ def pause(watch: Watch, now: datetime) -> bool:
     return bool(changed)
 
 
-def resume(watch: Watch, now: datetime, tz) -> tuple[datetime | None, list[Outbox]]:
+def resume(
+    watch: Watch, now: datetime, tz, ahead: timedelta = timedelta(0)
+) -> tuple[datetime | None, list[Outbox]]:
     """/見守り 再開 (or the button after coming back): checks again from the
-    next occurrence.  None when the watch has no schedule or was running."""
+    next occurrence.  None when the watch has no schedule or was running.
+    ``ahead``: how far the chat's own clock is ahead (a simulated chat,
+    services/clock.chat_offset): the time is on the schedule in its clock."""
     if not watch.schedule or watch.state == WatchState.ACTIVE:
         return None, []
     was_stopped = watch.state == WatchState.STOPPED
-    next_at = Schedule.from_spec(watch.schedule).next_after(now, tz)
+    next_at = Schedule.from_spec(watch.schedule).next_after(now + ahead, tz) - ahead
     changed = (
         Watch.update(state=WatchState.ACTIVE, next_check_at=naive(next_at), stopped_at=None)
         .where((Watch.id == watch.id) & Watch.state.in_((WatchState.PAUSED, WatchState.STOPPED)))
@@ -212,7 +220,7 @@ def record_ok(watch: Watch, now: datetime, tz) -> OkResult:
         person = Person.get_by_id(watch.person_id)
         rows = tell_contacts(
             watch.id,
-            contact_messages.all_clear(name_of(watch, person), local(now, tz)),
+            contact_messages.all_clear(name_of(watch, person), local(now, tz, person.line_user_id)),
             Purpose.WATCH_ALL_CLEAR,
             now,
         )
@@ -341,7 +349,7 @@ def resend_checks(check_ids: list[int], now: datetime, settings, budget: Budget)
             watch_messages.resend(
                 c.id,
                 watch_messages.person_name(c.name or c.display_name),
-                local(c.escalate_due_at, settings.tz) if contacts[c.watch_id] else None,
+                local(c.escalate_due_at, settings.tz, c.line_user_id) if contacts[c.watch_id] else None,
             ),
             Purpose.WATCH_RESEND,
             now,

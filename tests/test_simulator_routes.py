@@ -14,8 +14,10 @@ from app import create_local_app
 from config import Settings
 from models import connected, create_schema
 from web import group_clock
-from web.lessons import LESSONS, PERSONAS
+from web.lessons import LESSONS, PERSONAS, WATCH_PERSONAS
 from web.simulator import format_offset, plan_rows, seconds_until_morning
+
+GROUP_LESSONS = [key for key, lesson in LESSONS.items() if not lesson.one_to_one]
 
 # Nothing listens here: webhooks to the bot fail fast and are only recorded,
 # which is all these tests need (the browser tests run the real loop).
@@ -123,8 +125,9 @@ def test_it_serves_a_japanese_start_page_for_phones(client):
     assert page.viewport.startswith("width=device-width")
     html = response.get_data(as_text=True)
     assert "練習をえらぶ" in html and "グループを作る" in html
-    for key in LESSONS:
-        assert f'action="/simulator/lessons/{key}"' in html
+    for key, lesson in LESSONS.items():
+        where = "one-to-one" if lesson.one_to_one else "lessons"
+        assert f'action="/simulator/{where}/{key}"' in html
     assert page.unlabelled() == []
 
 
@@ -208,7 +211,7 @@ def group_of(location: str) -> str:
     return location.split("/")[3].split("?")[0]
 
 
-@pytest.mark.parametrize("key", LESSONS)
+@pytest.mark.parametrize("key", GROUP_LESSONS)
 def test_it_starts_each_lesson_in_a_fresh_group(app, client, key):
     platform = app.extensions["line_emulator"]
     first = group_of(client.post(f"/simulator/lessons/{key}").headers["Location"])
@@ -403,3 +406,69 @@ def test_it_prints_each_lesson_with_the_bots_own_screens(client):
     assert basics.count('class="h-step"') == len(LESSONS["basics"].steps)
     assert "無事ですか？" in basics and "田中次郎さんの無事がまだ確認できていません" in basics
     assert client.get("/simulator/lessons/nothing/handout").status_code == 404
+
+
+def person_of(location: str) -> str:
+    return location.split("/")[3].split("?")[0]
+
+
+def test_it_starts_the_one_to_one_lesson_with_fresh_people(app, client):
+    platform = app.extensions["line_emulator"]
+    # The group lessons' form posts here too: it is sent on to the one-to-one page.
+    moved = client.post("/simulator/lessons/watch")
+    assert moved.status_code == 307 and moved.headers["Location"].endswith("/simulator/one-to-one/watch")
+    first = person_of(client.post("/simulator/one-to-one/watch").headers["Location"])
+    second = person_of(client.post("/simulator/one-to-one/watch").headers["Location"])
+    assert first != second and first.startswith("U")
+    state = client.get(f"/simulator/people/{second}/state").get_json()
+    assert state["lesson"]["lesson"] == "watch" and state["lesson"]["current"] == "follow"
+    assert [learner["display_name"] for learner in state["lesson"]["learners"]] == list(WATCH_PERSONAS)
+    assert state["clock"]["ahead"] == ""
+    html = client.get(f"/simulator/people/{second}").get_data(as_text=True)
+    assert html.count('class="chat"') == 2 and 'id="lesson-steps"' in html
+    # (The next step's button is hidden and gets its words from lesson.js.)
+    assert [c for c in parse(html).unlabelled() if c.get("id") != "next-do"] == []
+    assert client.get("/simulator/lessons/watch/handout").status_code == 200
+    # A group lesson's form for a one-to-one lesson is refused in class mode's sense too.
+    assert client.post("/simulator/one-to-one/basics").status_code == 404
+    assert client.get("/simulator/people/Unobody").status_code == 404
+    assert client.get("/simulator/people/Unobody/state").status_code == 404
+    assert {u["user_id"] for u in platform.users()} >= {first, second}
+    # The start page lists both; 「最初から」 on the first makes fresh people and the old ones block the bot.
+    start = client.get("/").get_data(as_text=True)
+    assert f"/simulator/people/{first}" in start and f"/simulator/people/{second}" in start
+    third = person_of(client.post(f"/simulator/people/{first}/reset").headers["Location"])
+    assert third not in (first, second)
+    blocked = {u["user_id"] for u in platform.users() if u["blocked"]}
+    assert first in blocked and second not in blocked
+    start = client.get("/").get_data(as_text=True)
+    assert f"/simulator/people/{first}" not in start and f"/simulator/people/{third}" in start
+
+
+def test_it_lets_only_the_person_act_in_their_one_to_one_chat(app, client):
+    person = person_of(client.post("/simulator/one-to-one/watch").headers["Location"])
+    contact = client.get(f"/simulator/people/{person}/state").get_json()["lesson"]["learners"][1]["user_id"]
+    as_other = client.post(f"/simulator/chats/{person}/text", json={"user_id": contact, "text": "こんにちは"})
+    assert as_other.status_code == 403
+    tap = client.post(f"/simulator/chats/{person}/postback", json={"user_id": contact, "data": "a=ws"})
+    assert tap.status_code == 403
+    own = client.post(f"/simulator/chats/{person}/text", json={"user_id": person, "text": "こんにちは"})
+    assert own.status_code == 200
+    platform = app.extensions["line_emulator"]
+    assert [i["message"]["text"] for i in platform.timeline(person) if i["sender"] == "user"] == [
+        "こんにちは"
+    ]
+
+
+def test_it_moves_a_persons_clock_by_the_watch_steps_only(make_app):
+    client = make_app().test_client()
+    person = person_of(client.post("/simulator/one-to-one/watch").headers["Location"])
+    assert client.post(f"/simulator/people/{person}/clock", json={"advance": "23h"}).status_code == 400
+    moved = client.post(f"/simulator/people/{person}/clock", json={"advance": "12h"})
+    assert moved.status_code == 200 and moved.get_json()["advanced"] == 12 * 3600
+    assert moved.get_json()["clock"]["ahead"] == "12時間"
+    assert group_clock.offset(person).total_seconds() == 12 * 3600
+    # No code yet: nothing to forward.
+    assert client.post(f"/simulator/people/{person}/forward").status_code == 409
+    frozen = make_app(demo_clock=False).test_client()
+    assert frozen.post(f"/simulator/people/{person}/clock", json={"advance": "3h"}).status_code == 403

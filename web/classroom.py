@@ -166,7 +166,7 @@ def _chat_guard(chat_id: str, body: dict | None):
     user_id = student_id()
     if user_id is None:
         return None, (jsonify(error="join-first"), 403)
-    if chat_id == classroom().group_id:  # (later also chat_id == user_id: the student's 1:1 chat)
+    if chat_id in (classroom().group_id, user_id):  # the class's group, or the student's own 1:1 chat
         return user_id, None
     # Reading a group the student was in (the lesson before 最初から) is
     # harmless, and the page moves to the new group at its next look.
@@ -270,7 +270,7 @@ def start_lesson(key: str):
     the teacher and every student who joined."""
     _teacher_only()
     lesson = lessons.LESSONS.get(key)
-    if lesson is None:
+    if lesson is None or lesson.one_to_one:  # a one-to-one lesson is for one screen
         abort(404)
     room = classroom()
     old = room.group_id

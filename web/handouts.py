@@ -10,16 +10,20 @@ and need no image files kept up to date.
 
 from __future__ import annotations
 
-from datetime import datetime
+from datetime import datetime, timedelta
 
 from domain.followups import FollowUpView
-from domain.kinds import FollowUpKind, RoundKind
+from domain.kinds import FollowUpKind, FollowUpOutcome, RoundKind
 from domain.quake import describe_quake
 from domain.rounds import MemberView, Tally
 from domain.schedule import parse_schedule
+from domain.watch import INVITATION_LIFETIME
 from messages import commands as say
+from messages import contacts as contact_messages
+from messages import followups as followup_messages
 from messages import group as group_messages
 from messages import quake as quake_messages
+from messages import watch as watch_messages
 from messages.flex import format_local
 from web import quake_lesson
 
@@ -73,6 +77,16 @@ def _schedule_reply() -> list[dict]:
     return say.schedule_set(schedule.describe(), format_local(EXAMPLE_MORNING))
 
 
+# 近所の人を見に行く: 山田和子 has no LINE; she is on the group's 名簿.
+OFFLINE = FollowUpView(1, "山田和子", FollowUpKind.OFFLINE)
+EXAMPLE_CODE = "123456"
+NEXT_MORNING = EXAMPLE_MORNING + timedelta(days=1)
+
+
+def _visit_summary() -> list[dict]:
+    return group_messages.summary(_tally([], [LEADER, LEARNER]), RoundKind.ROUTINE, [OFFLINE])
+
+
 # (lesson, step) -> the little chat for it.  A step missing here has no picture.
 SCREENS = {
     "join": lambda: [
@@ -112,8 +126,73 @@ SCREENS = {
         ),
     ],
     "morning": lambda: _bot(group_messages.prompt(1)),
+    "visit-advance": lambda: _bot(_visit_summary()),
+    "visit-claim": lambda: [
+        _me(followup_messages.claim_label(OFFLINE)),
+        *_bot(followup_messages.claimed(LEARNER, OFFLINE, RoundKind.ROUTINE)),
+    ],
+    "visit-outcome": lambda: [
+        _me("山田和子さん（LINEなし）は無事でした"),
+        *_bot(
+            followup_messages.outcome_told(
+                OFFLINE, FollowUpOutcome.SAFE, LEARNER, RoundKind.ROUTINE, [LEADER]
+            )
+        ),
+    ],
+    "watch-follow": lambda: _bot(watch_messages.greeting()),
+    "watch-start": lambda: [
+        _me("見守りをはじめる"),
+        *_bot(watch_messages.choose_time()),
+        _me("毎日 9:00"),
+        *_bot(watch_messages.schedule_set("毎日 9:00", format_local(EXAMPLE_MORNING), 0)),
+    ],
+    "watch-invite": lambda: [
+        _me("/連絡先"),
+        *_bot(
+            watch_messages.invitation(
+                LEADER, EXAMPLE_CODE, None, format_local(EXAMPLE_MORNING + INVITATION_LIFETIME)
+            )
+        ),
+    ],
+    "watch-forward": lambda: [_me(EXAMPLE_CODE), *_bot(contact_messages.offer(LEADER, 1, EXAMPLE_CODE))],
+    "watch-accept": lambda: [_me("連絡先になる"), *_bot(contact_messages.linked(LEADER))],
+    "watch-check": lambda: _bot(watch_messages.check(1, LEADER)),
+    "watch-ok": lambda: [
+        *_bot(watch_messages.check(1, LEADER)),
+        _me("OK"),
+        *_bot(watch_messages.thanks(LEADER)),
+    ],
+    "watch-miss": lambda: _bot(watch_messages.check(2, LEADER)),
+    "watch-resend": lambda: _bot(watch_messages.resend(2, LEADER, None)),
+    "watch-escalate": lambda: _bot(
+        # The second morning's check went unanswered; the last OK was the first morning's.
+        contact_messages.escalation(LEADER, 1, format_local(NEXT_MORNING), format_local(EXAMPLE_MORNING))
+    ),
+    "watch-claim": lambda: [_me("わたしが確認します"), *_bot(contact_messages.claim_won(LEADER, 1))],
 }
-_SPECIAL = {("quake", "advance"): "advance-quake", ("quake", "read"): "advance-quake"}
+_SPECIAL = {
+    ("quake", "advance"): "advance-quake",
+    ("quake", "read"): "advance-quake",
+    ("visit", "advance"): "visit-advance",
+    ("visit", "claim"): "visit-claim",
+    ("visit", "outcome"): "visit-outcome",
+    **{
+        ("watch", key): f"watch-{key}"
+        for key in (
+            "follow",
+            "start",
+            "invite",
+            "forward",
+            "accept",
+            "check",
+            "ok",
+            "miss",
+            "resend",
+            "escalate",
+            "claim",
+        )
+    },
+}
 
 
 def screens(lesson_key: str) -> dict[str, list[dict]]:

@@ -12,6 +12,11 @@ line in ``facts``.
 Every lesson runs in a group of its own, made fresh when it starts and
 again on 「最初から」: a reset never rewinds anything, it leaves the old
 group (the bot is removed from it, so nothing of it fires any more).
+
+A one-to-one lesson (``one_to_one``: ひとりの見守り) runs in the one-to-one
+chats of fresh people instead: the watched person (whose chat keys the
+lesson and its clock) and their contact (``partners``).  Its reset makes
+fresh people again, and the old ones block the bot (their watch stops).
 """
 
 from __future__ import annotations
@@ -25,7 +30,21 @@ from dataclasses import dataclass, field
 from domain.commands import parse_command
 from domain.kinds import Purpose, RoundKind, RoundStatus
 from emulator.platform import LinePlatform
-from models import Answer, DemoGroup, Group, Member, Outbox, Person, Round, db
+from models import (
+    Answer,
+    Contact,
+    DemoGroup,
+    Escalation,
+    FollowUp,
+    Group,
+    Invitation,
+    Member,
+    Outbox,
+    Person,
+    Round,
+    WatchCheck,
+    db,
+)
 from web import group_clock
 
 
@@ -42,6 +61,21 @@ class Facts:
     area_code: str | None = None
     said: dict[str, set[str]] = field(default_factory=dict)  # command name -> user ids
     marks: dict[str, list[str]] = field(default_factory=dict)
+    # The follow-up loop (近所の人を見に行く): someone said they would go, and
+    # what they found was recorded.
+    claimed: bool = False
+    outcome: bool = False
+    # 見守り (a one-to-one lesson): the watched person's chat and their contacts'.
+    greeted: bool = False  # the person added the bot as a friend and was greeted
+    watch_schedule: str | None = None
+    invited: bool = False  # an invitation code was made (/連絡先)
+    forwarded: bool = False  # a contact sent a code in their own chat
+    contacts: int = 0
+    checks: int = 0  # checks sent
+    answered: int = 0  # checks answered OK
+    resent: bool = False  # a check was sent again
+    escalated: bool = False  # the contacts were told
+    escalation_claimed: bool = False  # a contact said 「わたしが確認します」
 
     def round_kind(self) -> str | None:
         return self.round.kind if self.round else None
@@ -91,6 +125,16 @@ class Lesson:
     setup_commands: tuple[str, ...] = ()
     # The bot's group must exist with its area before the step can run.
     needs_area: bool = False
+    # Runs in one-to-one chats (start_one_to_one), not in a group.
+    one_to_one: bool = False
+
+
+def _ok_given(facts: Facts, user: str) -> bool:
+    return facts.answered > 0
+
+
+def _second_check(facts: Facts, user: str) -> bool:
+    return facts.checks >= 2
 
 
 LESSONS: dict[str, Lesson] = {
@@ -130,19 +174,58 @@ LESSONS: dict[str, Lesson] = {
                 OK,
             ),
         ),
+        Lesson(
+            # 近所の人を見に行く: the summary names who did not answer (山田和子
+            # has no LINE: she is on the group's 名簿), someone says they will
+            # go, and what they found is recorded.
+            "visit",
+            (
+                JOIN,
+                Step("check", _round_of(RoundKind.MANUAL, RoundKind.ROUTINE), "say:/確認", each=False),
+                OK,
+                Step("advance", _closed, "advance:23h", each=False),
+                Step("claim", lambda f, u: f.claimed, "tap:claim", each=False),
+                Step("outcome", lambda f, u: f.outcome, "tap:outcome", each=False),
+            ),
+            setup_commands=("/リーダー", "/名簿 追加 山田和子"),
+        ),
+        Lesson(
+            # ひとりの見守り, in one-to-one chats: 佐藤花子 is watched, 鈴木一郎 is
+            # her contact.  Every step is the pair's: one screen shows both.
+            "watch",
+            (
+                Step("follow", lambda f, u: f.greeted, "follow", each=False),
+                Step("start", lambda f, u: bool(f.watch_schedule), "tap:ws,wt", each=False),
+                Step("invite", lambda f, u: f.invited, "say:/連絡先", each=False),
+                Step("forward", lambda f, u: f.forwarded, "forward", each=False),
+                Step("accept", lambda f, u: f.contacts > 0, "tap:bc", each=False),
+                Step("check", lambda f, u: f.checks > 0, "advance:next-morning", each=False),
+                Step("ok", _ok_given, "tap:wok", each=False),
+                Step("miss", _second_check, "advance:next-morning", each=False),
+                Step("resend", lambda f, u: f.resent, "advance:3h", each=False),
+                Step("escalate", lambda f, u: f.escalated, "advance:12h", each=False),
+                Step("claim", lambda f, u: f.escalation_claimed, "tap:ec", each=False),
+            ),
+            one_to_one=True,
+        ),
     )
 }
 
 # Who plays the members when one person runs a lesson at one screen.
 PERSONAS = ("佐藤花子", "鈴木一郎", "田中次郎")
+# A one-to-one lesson's people: the watched person, then their contact.
+WATCH_PERSONAS = ("佐藤花子", "鈴木一郎")
 
 
 def facts(platform: LinePlatform, line_group_id: str) -> Facts:
-    """Everything the lesson steps read, for one group (a few queries)."""
+    """Everything the lesson steps read, for one group (a few queries), or
+    for a one-to-one lesson keyed by the watched person's chat."""
     found = Facts()
     record = group_clock.record(line_group_id)
     if record is not None:
         found.marks = json.loads(record.marks or "{}")
+    if not group_clock.is_group(line_group_id):
+        return _watch_facts(platform, line_group_id, found)
     for item in platform.timeline(line_group_id):
         message = item.get("message") or {}
         if item.get("sender") == "user" and message.get("type") == "text":
@@ -180,6 +263,37 @@ def facts(platform: LinePlatform, line_group_id: str) -> Facts:
             )
             .exists()
         )
+    follow_ups = FollowUp.select().where(FollowUp.group == group)
+    found.claimed = follow_ups.where(FollowUp.claimed_by.is_null(False)).exists()
+    found.outcome = follow_ups.where(FollowUp.outcome_at.is_null(False)).exists()
+    return found
+
+
+def partners(line_user_id: str) -> list[str]:
+    """The contacts a one-to-one lesson was started with (user ids)."""
+    record = group_clock.record(line_user_id)
+    return json.loads(record.marks or "{}").get("partners", []) if record else []
+
+
+def _watch_facts(platform: LinePlatform, line_user_id: str, found: Facts) -> Facts:
+    found.greeted = any(item["sender"] == "bot" for item in platform.timeline(line_user_id))
+    for partner in partners(line_user_id):
+        with contextlib.suppress(KeyError):
+            if any(item["sender"] == "user" for item in platform.timeline(partner)):
+                found.forwarded = True
+    watch = group_clock.watch_of(line_user_id)
+    if watch is None:
+        return found
+    found.watch_schedule = watch.schedule
+    found.invited = Invitation.select().where(Invitation.watch == watch.id).exists()
+    found.contacts = Contact.select().where(Contact.watch == watch.id).count()
+    checks = WatchCheck.select().where(WatchCheck.watch == watch.id)
+    found.checks = checks.count()
+    found.answered = checks.where(WatchCheck.answered_at.is_null(False)).count()
+    found.resent = checks.where(WatchCheck.resent_at.is_null(False)).exists()
+    escalations = Escalation.select().where(Escalation.watch == watch.id)
+    found.escalated = escalations.where(Escalation.contacts_told > 0).exists()
+    found.escalation_claimed = escalations.where(Escalation.claimed_by.is_null(False)).exists()
     return found
 
 
@@ -251,6 +365,26 @@ def start(
         for command in lesson.setup_commands:
             platform.send_text(group_id, members[0], command)
     return group_id
+
+
+def start_one_to_one(platform: LinePlatform, lesson: Lesson) -> str:
+    """Make a one-to-one lesson's people, fresh (their chats empty, nothing
+    of theirs in the bot): the watched person and their contact.  Nobody
+    adds the bot yet: that is the lesson's first step.  Returns the watched
+    person's user id, which keys the lesson (its page and its clock)."""
+    person, *others = [platform.add_user(name) for name in WATCH_PERSONAS]
+    group_clock.ensure(person, lesson=lesson.key, marks=json.dumps({"partners": others}))
+    return person
+
+
+def leave_one_to_one(platform: LinePlatform, line_user_id: str) -> None:
+    """An old one-to-one lesson's people block the bot (whether they had
+    added it or not): their watch stops, nothing of it fires any more, and
+    the start page no longer lists the lesson."""
+    for user_id in (line_user_id, *partners(line_user_id)):
+        with contextlib.suppress(KeyError, ValueError):
+            if any(u["user_id"] == user_id and not u["blocked"] for u in platform.users()):
+                platform.unfollow(user_id)
 
 
 def _wait_for_greeting(platform: LinePlatform, group_id: str, timeout: float = 3.0) -> None:

@@ -14,8 +14,9 @@ methods, so what it shows is exactly what the bot sent to "LINE".
   DEMO_CLOCK only), ``…/<id>/reset`` (「最初から」), ``…/<id>/quake`` (the
   lesson's drill quake), ``…/<id>/read`` (「読みました」);
 - ``/simulator/chats/<chat>/timeline|text|postback``: a chat pane's reads
-  and a member's taps.  A chat is a group, or (見守り, later) one user's
-  one-to-one chat with the bot: the emulator keys both the same way;
+  and a member's taps.  A chat is a group, or one user's one-to-one chat
+  with the bot (its id is the user's id, as the emulator keys it), where
+  only that user acts; the one-to-one pages are web/people.py;
 - ``GET /simulator/lessons/<lesson>/handout``: the printable handout.
 
 In class mode (web/classroom.py) the same chat endpoints serve the
@@ -43,6 +44,7 @@ from flask import (
 
 from emulator.platform import LinePlatform
 from jobs.tasks import run_sweep
+from models import DemoGroup
 from services import clock
 from web import group_clock, lessons, quake_lesson
 from web.group_clock import seconds_until_morning  # noqa: F401  (re-exported for tests and callers)
@@ -211,11 +213,29 @@ def bad_name(name: str) -> str | None:
     return None
 
 
+def one_to_one_lessons() -> list[dict]:
+    """One-to-one lessons under way (the people have not blocked the bot):
+    user_id, display_name, lesson; newest first."""
+    users = {u["user_id"]: u for u in platform().users() if not u["blocked"]}
+    rows = (
+        DemoGroup.select(DemoGroup.line_group_id, DemoGroup.lesson)
+        .where(DemoGroup.lesson.is_null(False) & DemoGroup.line_group_id.startswith("U"))
+        .order_by(DemoGroup.id.desc())
+        .tuples()
+    )
+    return [
+        {"user_id": user_id, "display_name": users[user_id]["display_name"], "lesson": lesson}
+        for user_id, lesson in rows
+        if user_id in users and lesson in lessons.LESSONS
+    ]
+
+
 def _start_page(error: str | None = None, status: int = 200):
     html = render_template(
         "simulator/start.html",
         groups=bot_groups(),
         records={g["group_id"]: group_clock.record(g["group_id"]) for g in bot_groups()},
+        one_to_one=one_to_one_lessons(),
         lessons=lessons.LESSONS,
         error=error,
         name_limit=NAME_LIMIT,
@@ -264,6 +284,8 @@ def start_lesson(key: str):
     lesson = lessons.LESSONS.get(key)
     if lesson is None:
         abort(404)
+    if lesson.one_to_one:  # in one-to-one chats: web/people.py
+        return redirect(url_for("people.start_lesson", key=key), code=307)
     members = [user_named(name) for name in lessons.PERSONAS]
     group_id = lessons.start(platform(), lesson, lesson_group_name(key), members)
     return redirect(url_for("simulator.group_page", group_id=group_id, **{"as": members[0]}), code=303)
@@ -345,7 +367,7 @@ def advance_group(group_id: str, step: str):
     if find_group(group_id) is None:
         return jsonify(error="そのグループは見つかりません。"), 404
     if step not in group_clock.STEPS:
-        return jsonify(error='advance must be "3h", "23h" or "next-morning"'), 400
+        return jsonify(error=f"advance must be one of {', '.join(group_clock.STEPS)}"), 400
     seconds = group_clock.advance(group_id, step, settings().tz, run_sweep)
     return jsonify({**group_state(group_id), "advanced": seconds, "step": step})
 
@@ -480,6 +502,10 @@ def chat_text(chat_id: str):
     text = body.get("text")
     if not isinstance(text, str) or not text.strip() or len(text) > TEXT_LIMIT:
         return jsonify(error="text must be 1 to 5000 characters"), 400
+    if not group_clock.is_group(chat_id):
+        if user_id != chat_id:
+            return jsonify(error="not-your-chat"), 403
+        return _emulator_call(lambda: platform().one_to_one_text(user_id, text))
     return _emulator_call(lambda: platform().send_text(chat_id, user_id, text))
 
 
@@ -493,6 +519,10 @@ def chat_postback(chat_id: str):
         return jsonify(error="data is required"), 400
     if display is not None and (not isinstance(display, str) or len(display) > 300):
         return jsonify(error="display_text must be a short string"), 400
+    if not group_clock.is_group(chat_id):
+        if user_id != chat_id:
+            return jsonify(error="not-your-chat"), 403
+        return _emulator_call(lambda: platform().one_to_one_postback(user_id, data, display))
     return _emulator_call(lambda: platform().tap_postback(chat_id, user_id, data, display))
 
 

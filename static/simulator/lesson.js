@@ -1,6 +1,6 @@
 // A lesson's steps on a page: which step is current, which are done, what to
 // do next (always in view above the chat), and the button for a step the page
-// does itself (a clock step, the quake, 読みました).  The state comes from the
+// does itself (a clock step, the quake, 読みました, 友だち追加, 番号を送る).  The state comes from the
 // server (web/lessons.py); every word from data- attributes of the template.
 //
 //   const lesson = Tsunagari.lesson({ role, me, onAction });
@@ -70,7 +70,7 @@
           doing = steps.slice(index + 1).find((s) => s.dataset.each === "false") || li;
         }
       }
-      const pageDoes = doing && /^(advance:|quake$|read$)/.test(doing.dataset.action);
+      const pageDoes = doing && /^(advance:|quake$|read$|follow$|forward$)/.test(doing.dataset.action);
       button.hidden = !pageDoes;
       if (pageDoes) {
         button.textContent = doing.dataset.button;

@@ -65,7 +65,12 @@ def test_every_class_page_passes_axe(stack, contexts, axe_check):
         ("leader", "リーダーの最初の日"),
         ("basics", "「参加する」と「OK」"),
     ):
+        before = projector.locator("[data-group]").first.get_attribute("data-group")
         projector.get_by_role("button", name=title).click()
+        expect(projector.locator("[data-group]").first).not_to_have_attribute("data-group", before or "")
+        group = projector.locator("[data-group]").first.get_attribute("data-group")
+        # The phone moves to the new group by reloading: check it once it is there, not mid-reload.
+        expect(phone.locator("[data-group]").first).to_have_attribute("data-group", group)
         expect(projector.locator(".messages")).to_contain_text("こんにちは。「つながり」です")
         expect(phone.locator(".messages")).to_contain_text("こんにちは。「つながり」です")
         expect(projector.locator("#progress tbody tr")).to_have_count(1)
