@@ -116,6 +116,9 @@ class Group(BaseModel):
     # The leader agreed (/設定 名前 団体にも) that the organisation's operators
     # may see members' names; without it the console shows counts only.
     names_shared = BooleanField(default=False)
+    # The language the group reads (messages.i18n.LANGUAGES: "ja_easy", "en");
+    # NULL: 日本語.  Set by a leader with /言語.
+    language = CharField(max_length=16, null=True)
 
 
 class Person(BaseModel):
@@ -135,6 +138,9 @@ class Person(BaseModel):
     # When display_name was last read from LINE: it is read again at most
     # daily, and only when the bot needs it (registering).
     name_fetched_at = DateTimeField(null=True)
+    # The language the person reads one-to-one (their 見守り, a contact's
+    # escalations, a leader's summaries); NULL: 日本語.  Set with /言語.
+    language = CharField(max_length=16, null=True)
 
 
 class Member(BaseModel):

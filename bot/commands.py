@@ -14,7 +14,7 @@ from collections.abc import Callable
 from dataclasses import dataclass
 from enum import Enum
 
-from bot import answers, quake_commands
+from bot import answers, language, quake_commands
 from bot.context import EventContext
 from bot.permissions import Role, allowed, refuse
 from domain import schedule as schedules
@@ -436,6 +436,8 @@ COMMANDS: dict[str, CommandSpec] = {
         CommandSpec("roster", cmd_roster, Role.LEADER, bare=Bare.ANY),
         CommandSpec("area", quake_commands.cmd_area, Role.LEADER, bare=Bare.ALONE),
         CommandSpec("drill", quake_commands.cmd_drill, Role.LEADER, bare=Bare.ALONE),
+        # Leaders only once the group has one: the handler decides (bot/language.py).
+        CommandSpec("language", language.cmd_language),
     )
 }
 

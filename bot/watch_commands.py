@@ -15,6 +15,7 @@ import unicodedata
 from collections.abc import Callable
 from datetime import date
 
+from bot import language
 from bot.commands import NAME_LIMIT, CommandSpec
 from bot.context import EventContext
 from bot.permissions import allowed, refuse
@@ -253,7 +254,9 @@ def cmd_away(ctx: EventContext, command: Command) -> None:
         if share:
             rows = contacts.tell_contacts(
                 watch.id,
-                contact_messages.absence_shared(contacts.name_of(watch, person), say.day(parsed.until)),
+                lambda: contact_messages.absence_shared(
+                    contacts.name_of(watch, person), say.day(parsed.until)
+                ),
                 Purpose.WATCH_ABSENCE,
                 ctx.now,
             )
@@ -314,6 +317,7 @@ ONE_TO_ONE_COMMANDS: dict[str, CommandSpec] = {
         CommandSpec("status", cmd_status),
         CommandSpec("name", cmd_name),
         CommandSpec("quit", cmd_quit),
+        CommandSpec("language", language.cmd_language),
     )
 }
 

@@ -39,6 +39,8 @@ ALIASES: dict[str, tuple[str, ...]] = {
     # The one-to-one 見守り chat (bot/watch_commands.py).
     "watch": ("見守り", "見守", "みまもり", "watch"),
     "contacts": ("連絡先", "れんらくさき", "contacts", "contact"),
+    # Groups and one-to-one chats alike (bot/commands.py, bot/watch_commands.py).
+    "language": ("言語", "language", "lang", "げんご", "ことば", "言葉"),
 }
 
 # How each command is read aloud, in hiragana: typed with a slash, these get
@@ -58,6 +60,7 @@ READINGS: dict[str, tuple[str, ...]] = {
     "drill": ("くんれん",),
     "roster": ("めいぼ",),
     "away": ("おやすみ", "やすみ", "休み"),
+    "language": ("げんごせってい",),
 }
 
 _BY_SPELLING = {spelling: name for name, spellings in ALIASES.items() for spelling in spellings}

@@ -14,13 +14,17 @@ is shown as written.
 from __future__ import annotations
 
 import gettext as _gettext
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from contextvars import ContextVar
 from functools import lru_cache
 from pathlib import Path
 
-SOURCE_LANGUAGE = "ja"
+from domain.languages import Language
+
+SOURCE_LANGUAGE = Language.JA.value
+# Every language the bot writes in (a catalogue each but the source's).
+LANGUAGE_CODES: tuple[str, ...] = tuple(language.value for language in Language)
 LOCALE_DIR = Path(__file__).resolve().parent / "locale"
 
 _current: ContextVar[str] = ContextVar("language", default=SOURCE_LANGUAGE)
@@ -45,6 +49,28 @@ def using(language: str | None) -> Iterator[None]:
         yield
     finally:
         _current.reset(token)
+
+
+def built_in(language: str | None, build: Callable[..., list[dict]], *args, **kwargs) -> list[dict]:
+    """``build(*args, **kwargs)`` in ``language`` (a reader's stored column)."""
+    with using(language):
+        return build(*args, **kwargs)
+
+
+class ByLanguage:
+    """One build per language for a mass-send: the same messages are built
+    once for every reader of a language (quake rounds, notices)."""
+
+    def __init__(self, build: Callable[[], list[dict]]) -> None:
+        self._build = build
+        self._built: dict[str, list[dict]] = {}
+
+    def __call__(self, language: str | None) -> list[dict]:
+        key = language or SOURCE_LANGUAGE
+        if key not in self._built:
+            with using(key):
+                self._built[key] = self._build()
+        return self._built[key]
 
 
 def gettext(message: str) -> str:

@@ -25,6 +25,7 @@ from datetime import datetime, timedelta
 from peewee import JOIN, SQL, Value
 
 from messages import console_outcomes
+from messages.i18n import built_in
 from models import Answer, Group, Member, Operator, Organisation, Person, QueueItem, Round, db, naive
 from services.outbox import add_push
 
@@ -101,7 +102,7 @@ def _tell_group(item: QueueItem, outcome: str, now: datetime) -> None:
     org = Organisation.get_by_id(item.organisation_id)
     add_push(
         group,
-        console_outcomes.help_outcome(org.name, outcome),
+        built_in(group.language, console_outcomes.help_outcome, org.name, outcome),
         "queue-outcome",
         now,
         dedup_key=f"queue-outcome:{item.id}",
