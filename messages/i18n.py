@@ -18,6 +18,7 @@ from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from contextvars import ContextVar
 from functools import lru_cache
+from io import BytesIO
 from pathlib import Path
 
 from domain.languages import Language
@@ -30,10 +31,29 @@ LOCALE_DIR = Path(__file__).resolve().parent / "locale"
 _current: ContextVar[str] = ContextVar("language", default=SOURCE_LANGUAGE)
 
 
+def catalogue_path(language: str, suffix: str = ".po") -> Path:
+    """Where a language's catalogue is: the .po translators edit, or the
+    .mo ``make catalogues`` compiles from it."""
+    return LOCALE_DIR / language / "LC_MESSAGES" / f"messages{suffix}"
+
+
 @lru_cache(maxsize=8)
 def _translations(language: str) -> _gettext.NullTranslations:
     if language == SOURCE_LANGUAGE:
         return _gettext.NullTranslations()
+    po, mo = catalogue_path(language), catalogue_path(language, ".mo")
+    if po.exists() and (not mo.exists() or mo.stat().st_mtime < po.stat().st_mtime):
+        # Not compiled (a deploy that skipped make), or compiled before the
+        # last edit: compile the .po in memory rather than speak stale words.
+        from babel.messages.mofile import write_mo
+        from babel.messages.pofile import read_po
+
+        with po.open("rb") as source:
+            catalogue = read_po(source)
+        compiled = BytesIO()
+        write_mo(compiled, catalogue)
+        compiled.seek(0)
+        return _gettext.GNUTranslations(compiled)
     return _gettext.translation("messages", LOCALE_DIR, languages=[language], fallback=True)
 
 
