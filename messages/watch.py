@@ -442,8 +442,8 @@ def away_usage(current_until: str | None) -> list[dict]:
         lines.append(_("いまは{until}までお休みです。").format(until=current_until))
     lines += [
         _("お休みするときは、次のように送ってください。"),
-        "/お休み 12月5日まで",
-        "/お休み 3日",
+        _("/お休み 12月5日まで"),
+        _("/お休み 3日"),
         _("（早く戻ったときは /お休み おわり）"),
     ]
     return [text("\n".join(lines))]
