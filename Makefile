@@ -30,7 +30,7 @@ messages: $(STAMP)
 	$(BIN)/pybabel extract -F babel.cfg -k _ -k N_ --no-location --sort-output --omit-header \
 		-o $(LOCALE)/messages.pot .
 	for po in $(PO_FILES); do \
-		$(BIN)/pybabel update --no-fuzzy-matching --ignore-obsolete \
+		$(BIN)/pybabel update --no-fuzzy-matching --ignore-obsolete --no-wrap \
 			-i $(LOCALE)/messages.pot -o $$po -l ja; \
 	done
 
