@@ -6,6 +6,10 @@ STAMP := $(VENV)/.installed
 
 .PHONY: run class test lint format bench clean messages catalogues
 
+# pytest processes for `make test` (each with its own databases: tests/conftest.py);
+# a file's tests stay in one process.  TEST_PROCESSES=0 runs them in this one.
+TEST_PROCESSES ?= 2
+
 $(STAMP): requirements.txt requirements-dev.txt
 	@$(PYTHON) -c 'import sys; sys.exit(0 if sys.version_info >= (3, 11) else "つながり needs Python 3.11 or newer (set PYTHON=python3.11)")'
 	$(PYTHON) -m venv $(VENV)
@@ -46,7 +50,7 @@ class: $(STAMP) catalogues
 test: $(STAMP) catalogues
 	$(BIN)/ruff check .
 	$(BIN)/ruff format --check .
-	$(BIN)/python -m tests.testenv -- $(BIN)/pytest
+	$(BIN)/python -m tests.testenv -- $(BIN)/pytest -n $(TEST_PROCESSES) --dist loadfile
 
 lint: $(STAMP)
 	$(BIN)/ruff check .

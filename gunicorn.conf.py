@@ -34,3 +34,15 @@ limit_request_field_size = 8190
 
 # The control socket is an admin channel this deployment does not use.
 control_socket_disable = True
+
+
+def on_starting(server):
+    """Refuse to start on a configuration error, once and clearly, before any
+    worker is forked: otherwise each worker would exit at boot and gunicorn
+    would boot the next one, for ever, while /healthz never answers."""
+    from config import ConfigError, load_settings
+
+    try:
+        load_settings()
+    except ConfigError as exc:
+        raise SystemExit(f"tsunagari: configuration error: {exc}") from None

@@ -1,6 +1,6 @@
 """The console's statistics page for a big organisation.
 
-Target (issue #11): the statistics page renders in <= 300 ms for an
+Target (the console issue): the statistics page renders in <= 300 ms for an
 organisation with 5,000 groups and a year of rounds.  Seeded through the
 models: GROUPS groups with MEMBERS registered members each, one routine
 round a day for DAYS days (most members answer, about 1 in 100 asks for

@@ -146,7 +146,7 @@ class Processes:
         raise KeyboardInterrupt(f"signal {signum}")
 
     def start(self, name: str, command: str | list[str], env: dict[str, str]) -> subprocess.Popen:
-        out = open(self.logs / f"{name}.log", "w")  # noqa: SIM115 - closed with the process
+        out = open(self.logs / f"{name}.log", "a")  # noqa: SIM115 - closed with the process; "a": restarted processes keep the log
         args = ["bash", "-c", f"exec {command}"] if isinstance(command, str) else command
         proc = subprocess.Popen(
             args, cwd=ROOT, env=env, stdout=out, stderr=subprocess.STDOUT, start_new_session=True

@@ -483,6 +483,14 @@ def create_emulator_app(platform: LinePlatform, *, cors_origin: str | None = Non
 
         return sim_call(inject, 201)
 
+    @app.delete("/_sim/faults")
+    def sim_clear_faults():
+        def clear():
+            platform.clear_faults()
+            return {"ok": True}
+
+        return sim_call(clear)
+
     @app.after_request
     def sim_cors(response: Response) -> Response:
         if cors_origin and request.path.startswith("/_sim/"):

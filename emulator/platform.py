@@ -69,13 +69,13 @@ from emulator import ids, limits
 
 REPLY_TOKEN_TTL_S = 60.0
 # A redelivered event's reply token works for another minute, but never more
-# than 20 minutes after the event happened (REF#send-reply-message-reply-token).
+# than 20 minutes after the event happened (https://developers.line.biz/en/reference/messaging-api/#send-reply-message-reply-token).
 REDELIVERED_TOKEN_MAX_AGE_S = 20 * 60.0
 RETRY_KEY_TTL_S = 24 * 3600.0
 WEBHOOK_TIMEOUT_S = 10.0
 JST_OFFSET_S = 9 * 3600
 # A user who is not a friend can still be pushed to for 7 days after they
-# last messaged the bot in their 1:1 chat (REF#send-push-message).
+# last messaged the bot in their 1:1 chat (https://developers.line.biz/en/reference/messaging-api/#send-push-message).
 ONE_TO_ONE_PUSH_WINDOW_S = 7 * 24 * 3600.0
 
 MSG_AUTH_FAILED = "Authentication failed. Confirm that the access token in the authorization header is valid."
@@ -915,7 +915,7 @@ class LinePlatform:
                 user = self._users[to]
                 if user.get("blocked", False):
                     # LINE answers 200 to a user who blocked the bot but
-                    # delivers and counts nothing (REF#send-push-message).
+                    # delivers and counts nothing (https://developers.line.biz/en/reference/messaging-api/#send-push-message).
                     cost, delivered = 0, False
                 elif user.get("friend", False) or self._messaged_recently(user, now):
                     cost, delivered = 1, True
@@ -1006,7 +1006,7 @@ class LinePlatform:
     def api_profile(self, user_id: str) -> ApiResult:
         """``GET /v2/bot/profile/{userId}``: friends only, else 404.
 
-        (REF#get-profile also serves non-friends who messaged the bot and
+        (https://developers.line.biz/en/reference/messaging-api/#get-profile also serves non-friends who messaged the bot and
         did not block it; the emulator is stricter on purpose, so that a bot
         tested here never relies on that.)
         """

@@ -20,6 +20,25 @@ from config import Settings
 
 POSTGRES_URL = os.environ.get("TEST_POSTGRES_URL", "postgresql://postgres@127.0.0.1:5432/tsunagari_test")
 REDIS_URL = os.environ.get("TEST_REDIS_URL", "redis://127.0.0.1:6379/15")
+
+
+def _per_worker(postgres_url: str, redis_url: str, worker: str) -> tuple[str, str]:
+    """Under ``pytest -n`` (``make test``), each worker process has its own
+    PostgreSQL database (the name plus ``_gw1``…) and Redis database (the
+    number minus the worker's index, wrapping at 16), so that workers never
+    reset each other's data.  Worker gw0 and a run without -n use the
+    configured ones."""
+    index = int(worker[2:]) if worker.startswith("gw") and worker[2:].isdigit() else 0
+    if index == 0:
+        return postgres_url, redis_url
+    base, _, number = redis_url.rpartition("/")
+    redis = f"{base}/{(int(number or 0) - index) % 16}" if number.isdigit() else redis_url
+    return f"{postgres_url}_gw{index}", redis
+
+
+POSTGRES_URL, REDIS_URL = _per_worker(POSTGRES_URL, REDIS_URL, os.environ.get("PYTEST_XDIST_WORKER", ""))
+# What this process's tests spawn (the Procfile's processes, tests.testenv) uses the same ones.
+os.environ["TEST_POSTGRES_URL"], os.environ["TEST_REDIS_URL"] = POSTGRES_URL, REDIS_URL
 SECRET = "8c570fa6dd201bb328f1c1eac23a96d8"  # LINE's own test-vector secret
 TOKEN = "test-access-token"
 BACKENDS = ("sqlite", "postgresql")

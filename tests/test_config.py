@@ -101,3 +101,26 @@ def test_it_stops_the_web_process_with_a_clear_message():
     assert result.returncode != 0
     assert "configuration error: CHECKIN_SUMMARY_DELAY='soon'" in result.stderr
     assert "Traceback" not in result.stderr
+
+
+def test_it_stops_gunicorn_at_once_on_a_configuration_error():
+    """The Procfile's web command with LINE credentials but no SECRET_KEY: one
+    clear message and an exit, not workers booting and dying in a loop."""
+    from tests.test_processes import procfile
+
+    result = subprocess.run(
+        ["bash", "-c", f"exec {procfile()['web']}"],
+        cwd=ROOT,
+        env={
+            "PATH": f"{ROOT / '.venv/bin'}:/usr/bin:/bin",
+            "PORT": "0",
+            "LINE_CHANNEL_SECRET": "s" * 32,
+            "LINE_CHANNEL_ACCESS_TOKEN": "token",
+        },
+        capture_output=True,
+        text=True,
+        timeout=60,
+    )
+    assert result.returncode != 0
+    assert "configuration error: SECRET_KEY is not set" in result.stderr
+    assert "Booting worker" not in result.stderr

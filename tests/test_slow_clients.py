@@ -65,6 +65,7 @@ def web(database_url, redis_conn, tmp_path):
         "REDIS_URL": REDIS_URL,
         "LINE_CHANNEL_SECRET": SECRET,
         "LINE_CHANNEL_ACCESS_TOKEN": TOKEN,
+        "SECRET_KEY": "test-secret-key-" + "0" * 32,
         "LINE_API_BASE_URL": "http://127.0.0.1:9",
         "JMA_FEED_URL": "",
     }
@@ -74,7 +75,14 @@ def web(database_url, redis_conn, tmp_path):
         proc = subprocess.Popen(
             ["bash", "-c", f"exec {command}"], cwd=ROOT, env=env, stdout=out, stderr=subprocess.STDOUT
         )
-    wait_until(lambda: _get(port, "/healthz", timeout=1)[0] == 200, timeout=90, what="the web process")
+    try:
+        wait_until(lambda: _get(port, "/healthz", timeout=1)[0] == 200, timeout=90, what="the web process")
+    except AssertionError:
+        proc.kill()
+        proc.wait()
+        raise AssertionError(
+            f"the web process did not answer /healthz with 200; its log:\n{log.read_text()}"
+        ) from None
     try:
         yield port, log
     finally:

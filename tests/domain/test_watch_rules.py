@@ -55,6 +55,7 @@ def test_it_reads_what_watch_asks_for(arg, command):
         ("3日ごと 8:00", "every 3 2026-11-30 08:00"),
         ("毎週月水金 9:00", "weekly 024 09:00"),
         ("daily 7:30", "every 1 2026-11-30 07:30"),
+        ("9:00", "every 1 2026-11-30 09:00"),  # a time alone means every day, as for groups
     ],
 )
 def test_it_reads_the_same_schedule_words_as_groups(arg, spec):
@@ -62,7 +63,7 @@ def test_it_reads_the_same_schedule_words_as_groups(arg, spec):
     assert request.command is WatchCommand.SCHEDULE and request.schedule.to_spec() == spec
 
 
-@pytest.mark.parametrize("arg", ["あした", "毎日", "毎日 25:00", "9:00"])
+@pytest.mark.parametrize("arg", ["あした", "毎日", "毎日 25:00"])
 def test_it_refuses_what_is_not_a_schedule(arg):
     with pytest.raises(ScheduleError):
         parse_watch_argument(arg, MONDAY)

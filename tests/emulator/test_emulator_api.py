@@ -140,7 +140,7 @@ def test_it_serves_profiles_only_of_friends(api, platform, world, timeout):
     friend = platform.add_user("Friend", friend=True)
     profile = api.get_profile(friend, _request_timeout=timeout)
     assert (profile.user_id, profile.display_name) == (friend, "Friend")
-    # A group member who never added the bot as a friend: 404 (REF#get-profile).
+    # A group member who never added the bot as a friend: 404 (https://developers.line.biz/en/reference/messaging-api/#get-profile).
     with pytest.raises(NotFoundException):
         api.get_profile(world.taro, _request_timeout=timeout)
 

@@ -81,6 +81,17 @@ def test_it_injects_faults_and_redelivers_through_sim(sim, raw, platform, world)
     assert sim("POST", "/events/01ARZ3NDEKTSV4RRFFQ69G5FAV/redeliver").status == 404
 
 
+def test_it_clears_pending_faults_through_sim(sim, raw, world):
+    assert (
+        sim("POST", "/faults", {"path_prefix": "/v2/bot/message/push", "kind": "429", "times": 5}).status
+        == 201
+    )
+    body = {"to": world.group_id, "messages": [{"type": "text", "text": "x"}]}
+    assert raw("POST", "/v2/bot/message/push", body).status == 429
+    assert sim("DELETE", "/faults").status == 200
+    assert raw("POST", "/v2/bot/message/push", body).status == 200
+
+
 def test_it_needs_no_token_for_sim_but_never_opens_cors_unless_asked(sim, clock, secret, token):
     assert "access-control-allow-origin" not in sim("GET", "/groups").headers
     platform = LinePlatform(secret, token, clock=clock)

@@ -100,7 +100,7 @@ def test_a_watch_that_is_not_running_needs_nothing(bot):
 
 
 # -- settings ------------------------------------------------------------------------
-CREDS = {"LINE_CHANNEL_SECRET": "s" * 32, "LINE_CHANNEL_ACCESS_TOKEN": "token"}
+CREDS = {"LINE_CHANNEL_SECRET": "s" * 32, "LINE_CHANNEL_ACCESS_TOKEN": "token", "SECRET_KEY": "k" * 32}
 
 
 def test_the_watch_durations_have_defaults_and_the_same_syntax_as_the_summary_delay():
