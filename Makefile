@@ -4,7 +4,7 @@ VENV := .venv
 BIN := $(VENV)/bin
 STAMP := $(VENV)/.installed
 
-.PHONY: run class test lint format bench clean
+.PHONY: run class test lint format bench clean messages catalogues
 
 # pytest processes for `make test` (each with its own databases: tests/conftest.py);
 # a file's tests stay in one process.  TEST_PROCESSES=0 runs them in this one.
@@ -17,16 +17,37 @@ $(STAMP): requirements.txt requirements-dev.txt
 	$(BIN)/pip install --quiet -r requirements-dev.txt
 	touch $(STAMP)
 
+# The translations: messages/locale/<lang>/LC_MESSAGES/messages.po (edited by translators,
+# committed) compiled to .mo (generated, not committed) whenever a .po is newer.
+LOCALE := messages/locale
+PO_FILES := $(wildcard $(LOCALE)/*/LC_MESSAGES/messages.po)
+MO_FILES := $(PO_FILES:.po=.mo)
+
+$(LOCALE)/%/LC_MESSAGES/messages.mo: $(LOCALE)/%/LC_MESSAGES/messages.po $(STAMP)
+	$(BIN)/pybabel compile --statistics -i $< -o $@
+
+## make catalogues: compile the .po translations to .mo (make run and make test do it first)
+catalogues: $(MO_FILES)
+
+## make messages: extract every _("…") into messages.pot and merge it into each language's .po
+messages: $(STAMP)
+	$(BIN)/pybabel extract -F babel.cfg -k _ -k N_ --no-location --sort-output --omit-header \
+		-o $(LOCALE)/messages.pot .
+	for po in $(PO_FILES); do \
+		$(BIN)/pybabel update --no-fuzzy-matching --ignore-obsolete --no-wrap \
+			-i $(LOCALE)/messages.pot -o $$po -l ja; \
+	done
+
 ## make run: the bot, the LINE emulator and the simulator page on http://127.0.0.1:8000/
-run: $(STAMP)
+run: $(STAMP) catalogues
 	$(BIN)/python app.py
 
 ## make class: class mode: the simulator on the local network with a class PIN (emulator only; web/classroom.py)
-class: $(STAMP)
+class: $(STAMP) catalogues
 	$(BIN)/python app.py --class
 
 ## make test: ruff and the whole suite, with throwaway Redis and PostgreSQL when none answers (tests/testenv.py)
-test: $(STAMP)
+test: $(STAMP) catalogues
 	$(BIN)/ruff check .
 	$(BIN)/ruff format --check .
 	$(BIN)/python -m tests.testenv -- $(BIN)/pytest -n $(TEST_PROCESSES) --dist loadfile

@@ -119,6 +119,9 @@ class Group(BaseModel):
     # The leader agreed (/設定 名前 団体にも) that the organisation's operators
     # may see members' names; without it the console shows counts only.
     names_shared = BooleanField(default=False)
+    # The language the group reads (messages.i18n.LANGUAGES: "ja_easy", "en");
+    # NULL: 日本語.  Set by a leader with /言語.
+    language = CharField(max_length=16, null=True)
 
 
 class Person(BaseModel):
@@ -143,6 +146,9 @@ class Person(BaseModel):
     # and erase.  The console counts them only for linked groups and watches.
     age_band = CharField(max_length=4, null=True)
     sex = CharField(max_length=12, null=True)
+    # The language the person reads one-to-one (their 見守り, a contact's
+    # escalations, a leader's summaries); NULL: 日本語.  Set with /言語.
+    language = CharField(max_length=16, null=True)
 
 
 class Member(BaseModel):

@@ -161,7 +161,13 @@ def end_own_follow_ups(ctx: EventContext) -> list[dict]:
     told = followup_messages.own_ok(ctx.member.name, claimers, kind)
     if any(f.shown_to == NamesAudience.GROUP for f in ended):
         return told
-    ctx.queued += followups.push_to_leaders(ctx.group, told, Purpose.FOLLOW_UP, ctx.now, ended[-1].round_id)
+    ctx.queued += followups.push_to_leaders(
+        ctx.group,
+        lambda: followup_messages.own_ok(ctx.member.name, claimers, kind),
+        Purpose.FOLLOW_UP,
+        ctx.now,
+        ended[-1].round_id,
+    )
     return []
 
 

@@ -14,7 +14,7 @@ from collections.abc import Callable
 from dataclasses import dataclass
 from enum import Enum
 
-from bot import answers, organisation_commands, quake_commands
+from bot import answers, language, organisation_commands, quake_commands
 from bot.context import EventContext
 from bot.permissions import Role, allowed, refuse
 from domain import schedule as schedules
@@ -463,6 +463,8 @@ COMMANDS: dict[str, CommandSpec] = {
         CommandSpec("organisation", organisation_commands.cmd_group_organisation, Role.LEADER),
         CommandSpec("age", organisation_commands.cmd_age),
         CommandSpec("sex", organisation_commands.cmd_sex),
+        # Leaders only once the group has one: the handler decides (bot/language.py).
+        CommandSpec("language", language.cmd_language),
     )
 }
 

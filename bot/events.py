@@ -18,6 +18,7 @@ from domain.answers import classify_answer
 from domain.commands import parse_bare_command, parse_command
 from domain.kinds import AnswerKind, ChatKind
 from domain.postback import Join, decode
+from messages.i18n import using
 from services import groups, membership
 
 
@@ -34,12 +35,15 @@ def handle(ctx: EventContext) -> None:
                 return
         else:
             ctx.group = groups.ensure_group(chat_id, ctx.now)
-        handler(ctx)
+        # Every reply is written in the group's language (messages/i18n.py).
+        with using(ctx.group.language):
+            handler(ctx)
     elif kind is ChatKind.USER:
         handler = one_to_one.HANDLERS.get(event_type)
         if handler is not None:
             ctx.person = membership.find_person(chat_id)
-            handler(ctx)
+            with using(ctx.person.language if ctx.person is not None else None):
+                handler(ctx)
 
 
 def group_id_of(event: dict) -> str | None:

@@ -28,6 +28,7 @@ from domain.kinds import FollowUpOutcome, NamesAudience, Purpose
 from messages import followups as followup_messages
 from messages import group as group_messages
 from messages.flex import format_local
+from messages.i18n import built_in
 from models import FollowUp, Group, Member, Round
 from services import clock, followups, membership
 from services.outbox import add_push
@@ -109,24 +110,39 @@ def _tell(
     kind = _kind(follow_up)
     view = followups.view_of(follow_up)
     leader_names = membership.leader_names(group)
-    told = followup_messages.outcome_told(view, outcome, member.name, kind, leader_names)
+
+    def build_told() -> list[dict]:
+        return followup_messages.outcome_told(view, outcome, member.name, kind, leader_names)
+
+    told = build_told()
     serious = outcome in (FollowUpOutcome.UNREACHABLE, FollowUpOutcome.NEEDED_HELP)
     in_group = ctx.group is not None
     if follow_up.shown_to == NamesAudience.GROUP:
         ctx.reply(told, Purpose.FOLLOW_UP, fallback_push=in_group)
         if not in_group:
-            ctx.queued.append(add_push(group, told, Purpose.FOLLOW_UP, ctx.now, round=follow_up.round_id))
+            # Tapped in a leader's one-to-one chat: the group reads it in its language.
+            ctx.queued.append(
+                add_push(
+                    group,
+                    built_in(group.language, build_told),
+                    Purpose.FOLLOW_UP,
+                    ctx.now,
+                    round=follow_up.round_id,
+                )
+            )
     else:
         ctx.reply(told, Purpose.FOLLOW_UP)
         if not serious:
             ctx.queued += followups.push_to_leaders(
-                group, told, Purpose.FOLLOW_UP, ctx.now, follow_up.round_id, member.person_id
+                group, build_told, Purpose.FOLLOW_UP, ctx.now, follow_up.round_id, member.person_id
             )
     if serious:
-        when = format_local((ctx.now + clock.chat_offset(group.line_group_id)).astimezone(ctx.settings.tz))
+        when = ctx.now + clock.chat_offset(group.line_group_id)  # the chat's own clock (simulator)
         ctx.queued += followups.push_to_leaders(
             group,
-            followup_messages.to_leaders(view, outcome, member.name, when, kind),
+            lambda: followup_messages.to_leaders(
+                view, outcome, member.name, format_local(when.astimezone(ctx.settings.tz)), kind
+            ),
             Purpose.ESCALATION,
             ctx.now,
             follow_up.round_id,

@@ -10,7 +10,7 @@ from __future__ import annotations
 from collections.abc import Callable
 from dataclasses import dataclass
 
-from bot import answers, followups, quake_commands
+from bot import answers, followups, language, quake_commands
 from bot.commands import register_sender
 from bot.context import EventContext
 from bot.permissions import Role, allowed, refuse
@@ -50,6 +50,9 @@ GROUP_POSTBACKS: dict[type, PostbackSpec] = {
     # how it went (bot/followups.py checks, by the rules in domain/followups.py).
     codec.Claim: PostbackSpec(followups.on_claim),
     codec.RecordOutcome: PostbackSpec(followups.on_outcome),
+    # The greeting's 日本語 / やさしい日本語 / English: leaders (anyone before
+    # the group has one); the handler decides, as for /言語.
+    codec.ChooseLanguage: PostbackSpec(language.on_language_chosen),
 }
 
 # Buttons that reach a person's one-to-one chat: the names and reminders a
@@ -58,6 +61,7 @@ GROUP_POSTBACKS: dict[type, PostbackSpec] = {
 ONE_TO_ONE_POSTBACKS: dict[type, PostbackSpec] = {
     codec.Claim: PostbackSpec(followups.on_claim),
     codec.RecordOutcome: PostbackSpec(followups.on_outcome),
+    codec.ChooseLanguage: PostbackSpec(language.on_language_chosen),
 }
 
 

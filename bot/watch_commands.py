@@ -15,7 +15,7 @@ import unicodedata
 from collections.abc import Callable
 from datetime import date
 
-from bot import organisation_commands
+from bot import language, organisation_commands
 from bot.commands import NAME_LIMIT, CommandSpec
 from bot.context import EventContext
 from bot.permissions import allowed, refuse
@@ -260,7 +260,9 @@ def cmd_away(ctx: EventContext, command: Command) -> None:
         if share:
             rows = contacts.tell_contacts(
                 watch.id,
-                contact_messages.absence_shared(contacts.name_of(watch, person), say.day(parsed.until)),
+                lambda: contact_messages.absence_shared(
+                    contacts.name_of(watch, person), say.day(parsed.until)
+                ),
                 Purpose.WATCH_ABSENCE,
                 ctx.now,
             )
@@ -324,6 +326,7 @@ ONE_TO_ONE_COMMANDS: dict[str, CommandSpec] = {
         CommandSpec("organisation", organisation_commands.cmd_watch_organisation),
         CommandSpec("age", organisation_commands.cmd_age),
         CommandSpec("sex", organisation_commands.cmd_sex),
+        CommandSpec("language", language.cmd_language),
     )
 }
 

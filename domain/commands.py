@@ -44,6 +44,8 @@ ALIASES: dict[str, tuple[str, ...]] = {
     "organisation": ("団体", "organisation", "organization", "org"),
     "age": ("年代", "age"),
     "sex": ("性別", "sex", "gender"),
+    # Groups and one-to-one chats alike (bot/commands.py, bot/watch_commands.py).
+    "language": ("言語", "language", "lang", "げんご", "ことば", "言葉"),
 }
 
 # How each command is read aloud, in hiragana: typed with a slash, these get
@@ -66,6 +68,7 @@ READINGS: dict[str, tuple[str, ...]] = {
     "organisation": ("だんたい",),
     "age": ("ねんだい",),
     "sex": ("せいべつ",),
+    "language": ("げんごせってい",),
 }
 
 _BY_SPELLING = {spelling: name for name, spellings in ALIASES.items() for spelling in spellings}

@@ -23,6 +23,7 @@ from dataclasses import dataclass
 from urllib.parse import parse_qsl, urlencode
 
 from domain.kinds import RECORDED_OUTCOMES, AnswerKind, EscalationOutcome, FollowUpOutcome
+from domain.languages import Language
 
 MAX_DATA = 300  # LINE's limit on postback data
 MAX_ID = 2**31 - 1  # the database's integer ids
@@ -131,6 +132,13 @@ class ConfirmErase:
     """すべて削除する: /退会 in the one-to-one chat, confirmed."""
 
 
+@dataclass(frozen=True)
+class ChooseLanguage:
+    """日本語 / やさしい日本語 / English: the language the chat reads (/言語)."""
+
+    language: Language
+
+
 Action = (
     Join
     | Answer
@@ -146,6 +154,7 @@ Action = (
     | ReportOutcome
     | EndContact
     | ConfirmErase
+    | ChooseLanguage
 )
 
 
@@ -188,6 +197,8 @@ def _fields(action: Action) -> dict[str, str]:
         return {"a": "ce", "k": str(action.contact_id)}
     if isinstance(action, ConfirmErase):
         return {"a": "erase"}
+    if isinstance(action, ChooseLanguage):
+        return {"a": "lang", "l": action.language.value}
     raise TypeError(f"not a postback action: {action!r}")
 
 
@@ -265,6 +276,13 @@ def _escalation_outcome(fields: dict[str, str]) -> Action | None:
     return ReportOutcome(escalation_id, outcome) if escalation_id is not None else None
 
 
+def _language(fields: dict[str, str]) -> Action | None:
+    try:
+        return ChooseLanguage(Language(fields.get("l", "")))
+    except ValueError:
+        return None
+
+
 # (action name, version) -> decoder.  Never remove an entry: old buttons live on.
 _DECODERS: dict[tuple[str, str], Callable[[dict[str, str]], Action | None]] = {
     ("join", "1"): lambda fields: Join(),
@@ -282,6 +300,7 @@ _DECODERS: dict[tuple[str, str], Callable[[dict[str, str]], Action | None]] = {
     ("eo", "1"): _escalation_outcome,
     ("ce", "1"): _with_id("k", EndContact),
     ("erase", "1"): lambda fields: ConfirmErase(),
+    ("lang", "1"): _language,
 }
 
 

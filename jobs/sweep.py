@@ -120,7 +120,7 @@ def open_due_rounds(now: datetime, settings) -> int:
     advance."""
     n = naive(now)
     due = list(
-        Group.select(Group.id, Group.line_group_id, Group.schedule, Group.next_round_at)
+        Group.select(Group.id, Group.line_group_id, Group.schedule, Group.next_round_at, Group.language)
         .where(Group.active & ~Group.paused & Group.schedule.is_null(False) & (Group.next_round_at <= n))
         .order_by(Group.next_round_at)
     )
@@ -228,6 +228,7 @@ def open_due_watch_checks(now: datetime, settings, conn) -> int:
             Person.line_user_id,
             Person.display_name,
             Person.away_until,
+            Person.language,
         )
         .join(Person)
         .where(

@@ -4,11 +4,14 @@ note, and no name: the group already knows who asked."""
 
 from __future__ import annotations
 
+from messages.flex import text
+from messages.i18n import N_, _
+
 _OUTCOME_TEXT = {
-    "reached": "{org}の担当者が、助けが必要とお知らせくださった方と電話でお話ししました。",
-    "visited": "{org}の担当者が、助けが必要とお知らせくださった方のところへ伺いました。",
-    "emergency": "{org}の担当者が、助けが必要とお知らせくださった方のために救急・警察へ連絡しました。",
-    "unreached": (
+    "reached": N_("{org}の担当者が、助けが必要とお知らせくださった方と電話でお話ししました。"),
+    "visited": N_("{org}の担当者が、助けが必要とお知らせくださった方のところへ伺いました。"),
+    "emergency": N_("{org}の担当者が、助けが必要とお知らせくださった方のために救急・警察へ連絡しました。"),
+    "unreached": N_(
         "{org}の担当者が、助けが必要とお知らせくださった方に連絡しましたが、つながりませんでした。"
         "お近くの方は、様子を見に行っていただけると助かります。"
     ),
@@ -16,5 +19,5 @@ _OUTCOME_TEXT = {
 
 
 def help_outcome(org_name: str, outcome: str) -> list[dict]:
-    body = _OUTCOME_TEXT[outcome].format(org=org_name) + "\nご協力ありがとうございます。"
-    return [{"type": "text", "text": body}]
+    body = _(_OUTCOME_TEXT[outcome]).format(org=org_name) + "\n" + _("ご協力ありがとうございます。")
+    return [text(body)]

@@ -90,9 +90,18 @@ def bubble(title: str, lines: list[str], buttons: list[dict], alt: str) -> dict:
 
 
 def format_local(moment: datetime) -> str:
-    """「11月28日 9時05分」: a moment already in the reader's time zone."""
+    """「11月28日 9時05分」: a moment already in the reader's time zone.
+
+    A translation may write the time on a 12-hour clock instead: ``period``
+    (午前/午後, AM/PM) and ``hour12`` are passed too (やさしい日本語 writes
+    「12月1日 午後3時5分」, English "12/1 3:05 PM")."""
     return _("{month}月{day}日 {hour}時{minute:02d}分").format(
-        month=moment.month, day=moment.day, hour=moment.hour, minute=moment.minute
+        month=moment.month,
+        day=moment.day,
+        hour=moment.hour,
+        minute=moment.minute,
+        period=_("午前") if moment.hour < 12 else _("午後"),
+        hour12=moment.hour % 12 or 12,
     )
 
 

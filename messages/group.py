@@ -11,7 +11,7 @@ from domain import postback as codec
 from domain.followups import FollowUpView
 from domain.kinds import AnswerKind, FollowUpKind, RoundKind
 from domain.rounds import Tally
-from messages import followups
+from messages import followups, languages
 from messages.flex import RED, bubble, button, clip, names, postback, shown, text, utf16_len
 from messages.flex import TEXT_LIMIT as _TEXT_LIMIT
 from messages.i18n import _
@@ -46,6 +46,7 @@ def greeting() -> list[dict]:
             _("つながりです。参加する方は「参加する」を押してください。"),
         ),
         text(_("まとめ役の方は「/リーダー」と送ってください。使い方は「/ヘルプ」で見られます。")),
+        languages.choices(),
     ]
 
 

@@ -14,22 +14,46 @@ is shown as written.
 from __future__ import annotations
 
 import gettext as _gettext
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from contextvars import ContextVar
 from functools import lru_cache
+from io import BytesIO
 from pathlib import Path
 
-SOURCE_LANGUAGE = "ja"
+from domain.languages import Language
+
+SOURCE_LANGUAGE = Language.JA.value
+# Every language the bot writes in (a catalogue each but the source's).
+LANGUAGE_CODES: tuple[str, ...] = tuple(language.value for language in Language)
 LOCALE_DIR = Path(__file__).resolve().parent / "locale"
 
 _current: ContextVar[str] = ContextVar("language", default=SOURCE_LANGUAGE)
+
+
+def catalogue_path(language: str, suffix: str = ".po") -> Path:
+    """Where a language's catalogue is: the .po translators edit, or the
+    .mo ``make catalogues`` compiles from it."""
+    return LOCALE_DIR / language / "LC_MESSAGES" / f"messages{suffix}"
 
 
 @lru_cache(maxsize=8)
 def _translations(language: str) -> _gettext.NullTranslations:
     if language == SOURCE_LANGUAGE:
         return _gettext.NullTranslations()
+    po, mo = catalogue_path(language), catalogue_path(language, ".mo")
+    if po.exists() and (not mo.exists() or mo.stat().st_mtime < po.stat().st_mtime):
+        # Not compiled (a deploy that skipped make), or compiled before the
+        # last edit: compile the .po in memory rather than speak stale words.
+        from babel.messages.mofile import write_mo
+        from babel.messages.pofile import read_po
+
+        with po.open("rb") as source:
+            catalogue = read_po(source)
+        compiled = BytesIO()
+        write_mo(compiled, catalogue)
+        compiled.seek(0)
+        return _gettext.GNUTranslations(compiled)
     return _gettext.translation("messages", LOCALE_DIR, languages=[language], fallback=True)
 
 
@@ -45,6 +69,28 @@ def using(language: str | None) -> Iterator[None]:
         yield
     finally:
         _current.reset(token)
+
+
+def built_in(language: str | None, build: Callable[..., list[dict]], *args, **kwargs) -> list[dict]:
+    """``build(*args, **kwargs)`` in ``language`` (a reader's stored column)."""
+    with using(language):
+        return build(*args, **kwargs)
+
+
+class ByLanguage:
+    """One build per language for a mass-send: the same messages are built
+    once for every reader of a language (quake rounds, notices)."""
+
+    def __init__(self, build: Callable[[], list[dict]]) -> None:
+        self._build = build
+        self._built: dict[str, list[dict]] = {}
+
+    def __call__(self, language: str | None) -> list[dict]:
+        key = language or SOURCE_LANGUAGE
+        if key not in self._built:
+            with using(key):
+                self._built[key] = self._build()
+        return self._built[key]
 
 
 def gettext(message: str) -> str:

@@ -7,7 +7,29 @@ from domain import postback as codec
 from domain.areas import Area
 from domain.jma import Intensity
 from messages.flex import FLEX_LABEL_LIMIT, bubble, button, clip, postback, text
-from messages.i18n import _
+from messages.i18n import N_, _
+
+# JMA's intensity names (domain.jma.Intensity.label), translated where shown.
+INTENSITY_NAMES = (
+    N_("震度1"),
+    N_("震度2"),
+    N_("震度3"),
+    N_("震度4"),
+    N_("震度5弱"),
+    N_("震度5強"),
+    N_("震度6弱"),
+    N_("震度6強"),
+    N_("震度7"),
+)
+_AT_LEAST = "以上"
+
+
+def intensity_name(label: str) -> str:
+    """「震度5強」 (or 「震度5弱以上」, a city whose reading has not come in) in
+    the reader's language."""
+    if label.endswith(_AT_LEAST) and label != _AT_LEAST:
+        return _("{intensity}以上").format(intensity=_(label.removesuffix(_AT_LEAST)))
+    return _(label)
 
 
 def area_examples() -> str:
@@ -28,7 +50,7 @@ def quake_headline(facts: dict) -> str:
         hour=facts["hour"],
         minute=facts["minute"],
         city=facts["city_name"],
-        intensity=facts["intensity_label"],
+        intensity=intensity_name(facts["intensity_label"]),
     )
 
 
@@ -36,7 +58,9 @@ def area_line(area: Area | None, threshold: Intensity) -> str:
     """The /状況 line about where the group is."""
     if area is None:
         return _("地震の確認：地域がまだ決まっていません（例：/地域 厚木市）")
-    return _("地震の確認：{area}で{threshold}以上のとき").format(area=area.name, threshold=threshold.label)
+    return _("地震の確認：{area}で{threshold}以上のとき").format(
+        area=area.name, threshold=intensity_name(threshold.label)
+    )
 
 
 def area_set(area: Area, threshold: Intensity) -> list[dict]:
@@ -45,7 +69,7 @@ def area_set(area: Area, threshold: Intensity) -> list[dict]:
             _(
                 "地域を「{name}」にしました。\n"
                 "{label}で{threshold}以上の地震があったときは、すぐに無事を確認するお知らせを送ります。"
-            ).format(name=area.name, label=area.label, threshold=threshold.label)
+            ).format(name=area.name, label=area.label, threshold=intensity_name(threshold.label))
         )
     ]
 
@@ -53,7 +77,7 @@ def area_set(area: Area, threshold: Intensity) -> list[dict]:
 def threshold_set(threshold: Intensity, area: Area | None) -> list[dict]:
     where = _("{label}で").format(label=area.label) if area else ""
     body = where + _("{threshold}以上の地震があったときに、無事を確認します。").format(
-        threshold=threshold.label
+        threshold=intensity_name(threshold.label)
     )
     if area is None:
         body += "\n" + _("地域がまだ決まっていません。") + area_examples().split("\n")[0]
@@ -65,7 +89,7 @@ def threshold_too_low(lowest: Intensity) -> list[dict]:
         text(
             _(
                 "小さな揺れはよくあるため、{lowest}から震度7の間で決めてください。\n例：/地域 厚木市 震度4"
-            ).format(lowest=lowest.label)
+            ).format(lowest=intensity_name(lowest.label))
         )
     ]
 
@@ -73,7 +97,7 @@ def threshold_too_low(lowest: Intensity) -> list[dict]:
 def area_usage(current: Area | None, threshold: Intensity) -> list[dict]:
     now = (
         _("いまの地域は「{name}」（{threshold}以上）です。\n").format(
-            name=current.name, threshold=threshold.label
+            name=current.name, threshold=intensity_name(threshold.label)
         )
         if current
         else ""

@@ -35,6 +35,7 @@ USAGE: dict[str, tuple[str, str]] = {
     "age": (N_("/年代 70代"), N_("年代を登録します（任意。団体の統計に人数だけ使います。/年代 消す）")),
     "sex": (N_("/性別 女性"), N_("性別を登録します（任意。/性別 消す）")),
     "quit": (N_("/退会"), N_("見守りをやめて、記録をすべて消します")),
+    "language": (N_("/言語 English"), N_("ことばを選びます（日本語・やさしい日本語・English）")),
 }
 
 
@@ -448,8 +449,8 @@ def away_usage(current_until: str | None) -> list[dict]:
         lines.append(_("いまは{until}までお休みです。").format(until=current_until))
     lines += [
         _("お休みするときは、次のように送ってください。"),
-        "/お休み 12月5日まで",
-        "/お休み 3日",
+        _("/お休み 12月5日まで"),
+        _("/お休み 3日"),
         _("（早く戻ったときは /お休み おわり）"),
     ]
     return [text("\n".join(lines))]

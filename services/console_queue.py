@@ -28,6 +28,7 @@ from domain.kinds import EscalationOutcome, EscalationState, FollowUpState, Purp
 from domain.names import clean_name
 from messages import console_outcomes
 from messages import organisation as organisation_messages
+from messages.i18n import built_in
 from models import (
     Answer,
     Escalation,
@@ -237,7 +238,7 @@ def _tell_group(item: QueueItem, outcome: str, now: datetime) -> None:
     org = Organisation.get_by_id(item.organisation_id)
     add_push(
         group,
-        console_outcomes.help_outcome(org.name, outcome),
+        built_in(group.language, console_outcomes.help_outcome, org.name, outcome),
         "queue-outcome",
         now,
         dedup_key=f"queue-outcome:{item.id}",
@@ -253,7 +254,7 @@ def _tell_group_follow_up(item: QueueItem, outcome: str, now: datetime) -> None:
     org = Organisation.get_by_id(item.organisation_id)
     add_push(
         group,
-        organisation_messages.follow_up_outcome(org.name, outcome),
+        built_in(group.language, organisation_messages.follow_up_outcome, org.name, outcome),
         "queue-outcome",
         now,
         dedup_key=f"queue-outcome:{item.id}",
@@ -271,7 +272,7 @@ def _tell_contacts(item: QueueItem, outcome: str, now: datetime) -> None:
     org = Organisation.get_by_id(item.organisation_id)
     tell_contacts(
         watch.id,
-        organisation_messages.watch_outcome(org.name, name_of(watch, watch.person), outcome),
+        lambda: organisation_messages.watch_outcome(org.name, name_of(watch, watch.person), outcome),
         Purpose.WATCH_OUTCOME,
         now,
     )

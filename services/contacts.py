@@ -12,6 +12,7 @@ right after the commit.
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from dataclasses import dataclass, field
 from datetime import datetime
 from enum import StrEnum
@@ -23,6 +24,7 @@ from domain.watch import MAX_CONTACTS, WRONG_CODE_WINDOW, code_locked, invitatio
 from messages import contacts as contact_messages
 from messages import watch as watch_messages
 from messages.flex import format_local
+from messages.i18n import using
 from models import CodeAttempt, Contact, Escalation, Invitation, Outbox, Person, Watch, db, naive, utc
 from services import clock
 from services.outbox import Recipient, push_row
@@ -50,10 +52,16 @@ def to_person(person_id: int, line_user_id: str) -> Recipient:
     return Recipient(RecipientKind.USER, line_user_id, person_id=person_id)
 
 
-def push(
-    person: Person, messages: list[dict], purpose: Purpose, now: datetime, watch_id: int | None
-) -> Outbox:
-    """Queue a push to one person about ``watch_id``'s person."""
+Messages = list[dict] | Callable[[], list[dict]]
+
+
+def push(person: Person, messages: Messages, purpose: Purpose, now: datetime, watch_id: int | None) -> Outbox:
+    """Queue a push to one person about ``watch_id``'s person.  ``messages``
+    is best a builder (``lambda: contact_messages.…(…)``): it is built in the
+    reader's language (Person.language)."""
+    if callable(messages):
+        with using(person.language):
+            messages = messages()
     return Outbox.create(
         **push_row(to_person(person.id, person.line_user_id), messages, purpose, now, watch=watch_id)
     )
@@ -89,9 +97,10 @@ def count_contacts(watch_id: int) -> int:
 
 
 def tell_contacts(
-    watch_id: int, messages: list[dict], purpose: Purpose, now: datetime, except_person: int | None = None
+    watch_id: int, messages: Messages, purpose: Purpose, now: datetime, except_person: int | None = None
 ) -> list[Outbox]:
-    """Push ``messages`` to every contact of the watch (but one)."""
+    """Push ``messages`` to every contact of the watch (but one), each in
+    their own language when ``messages`` is a builder."""
     return [
         push(contact, messages, purpose, now, watch_id)
         for contact in contact_people(watch_id)
@@ -250,7 +259,7 @@ def accept(invitation_id: int, code: str, person: Person, now: datetime) -> Code
     rows = [
         push(
             watch.person,
-            watch_messages.contact_joined(person_name(person), count_contacts(watch.id)),
+            lambda: watch_messages.contact_joined(person_name(person), count_contacts(watch.id)),
             Purpose.CONTACT,
             now,
             watch.id,
@@ -302,11 +311,23 @@ def end_link(contact_id: int, person: Person, now: datetime) -> EndOutcome:
     release_claims(contact, now, watch.id)
     if person.id == contact.id:
         rows = [
-            push(watched, watch_messages.contact_left(person_name(contact)), Purpose.CONTACT, now, watch.id)
+            push(
+                watched,
+                lambda: watch_messages.contact_left(person_name(contact)),
+                Purpose.CONTACT,
+                now,
+                watch.id,
+            )
         ]
         return EndOutcome(EndResult.ENDED, name_of(watch, watched), rows, watch.id)
     rows = [
-        push(contact, contact_messages.contact_ended(name_of(watch, watched)), Purpose.CONTACT, now, watch.id)
+        push(
+            contact,
+            lambda: contact_messages.contact_ended(name_of(watch, watched)),
+            Purpose.CONTACT,
+            now,
+            watch.id,
+        )
     ]
     return EndOutcome(EndResult.ENDED, person_name(contact), rows, watch.id)
 
@@ -320,7 +341,7 @@ def end_links_of(person: Person, now: datetime) -> list[Outbox]:
         rows.append(
             push(
                 watched.person,
-                watch_messages.contact_left(person_name(person)),
+                lambda: watch_messages.contact_left(person_name(person)),
                 Purpose.CONTACT,
                 now,
                 watched.watch.id,

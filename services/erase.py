@@ -49,7 +49,9 @@ def erase_person(person: Person, now: datetime, keep: list[int] = ()) -> list[Ou
         name = name_of(watch, person)
         end_everything(watch, now)
         _blank(Outbox.watch == watch.id, keep)
-        rows += tell_contacts(watch.id, contact_messages.watch_deleted(name), Purpose.WATCH_ENDED, now)
+        rows += tell_contacts(
+            watch.id, lambda: contact_messages.watch_deleted(name), Purpose.WATCH_ENDED, now
+        )
         # The farewell names them, but it is what the contacts must hear;
         # it belongs to no watch once the watch is gone.
         Outbox.update(watch=None).where(Outbox.id.in_([r.id for r in rows])).execute()

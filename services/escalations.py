@@ -26,6 +26,7 @@ from domain.kinds import (
 )
 from messages import contacts as contact_messages
 from messages import watch as watch_messages
+from messages.i18n import built_in
 from models import Contact, Escalation, Outbox, Person, Watch, WatchCheck, naive
 from services.console_queue import queue_escalations
 from services.contacts import local, name_of, person_name, tell_contacts, to_person
@@ -34,18 +35,18 @@ from services.watch import check_rows
 from services.watch_budget import Budget
 
 
-def _contacts_of(watch_ids: list[int]) -> dict[int, list[tuple[int, str]]]:
-    """(person id, LINE id) of each watch's contacts, in one query."""
-    found: dict[int, list[tuple[int, str]]] = defaultdict(list)
+def _contacts_of(watch_ids: list[int]) -> dict[int, list[tuple[int, str, str | None]]]:
+    """(person id, LINE id, language) of each watch's contacts, in one query."""
+    found: dict[int, list[tuple[int, str, str | None]]] = defaultdict(list)
     rows = (
-        Contact.select(Contact.watch, Person.id, Person.line_user_id)
+        Contact.select(Contact.watch, Person.id, Person.line_user_id, Person.language)
         .join(Person)
         .where(Contact.watch.in_(watch_ids))
         .order_by(Contact.consented_at, Contact.id)
         .tuples()
     )
-    for watch_id, person_id, line_user_id in rows:
-        found[watch_id].append((person_id, line_user_id))
+    for watch_id, person_id, line_user_id, language in rows:
+        found[watch_id].append((person_id, line_user_id, language))
     return found
 
 
@@ -88,7 +89,9 @@ def escalate(check_ids: list[int], now: datetime, settings, budget: Budget | Non
     rows = [
         push_row(
             to_person(person_id, line_user_id),
-            contact_messages.escalation(
+            built_in(
+                language,
+                contact_messages.escalation,
                 watch_messages.person_name(c.name or c.display_name),
                 escalation_of[c.id],
                 local(c.opened_at, settings.tz, c.line_user_id),
@@ -100,7 +103,7 @@ def escalate(check_ids: list[int], now: datetime, settings, budget: Budget | Non
             enqueued_at=naive(now),
         )
         for c in checks
-        for person_id, line_user_id in contacts[c.watch_id]
+        for person_id, line_user_id, language in contacts[c.watch_id]
     ]
     if budget is not None:
         budget.spend(len(rows))
@@ -137,7 +140,9 @@ def remind(escalation_ids: list[int], now: datetime, settings) -> list[int]:
     rows = [
         push_row(
             to_person(person_id, line_user_id),
-            contact_messages.escalation(
+            built_in(
+                language,
+                contact_messages.escalation,
                 watch_messages.person_name(e.name or e.display_name),
                 e.id,
                 local(e.opened_at, settings.tz, e.line_user_id),
@@ -150,7 +155,7 @@ def remind(escalation_ids: list[int], now: datetime, settings) -> list[int]:
             enqueued_at=naive(now),
         )
         for e in escalations
-        for person_id, line_user_id in contacts[e.watch_id]
+        for person_id, line_user_id, language in contacts[e.watch_id]
     ]
     if not rows:
         return []
@@ -222,7 +227,7 @@ def claim(escalation_id: int, person: Person, now: datetime) -> Answer:
     if won:
         rows = tell_contacts(
             escalation.watch_id,
-            contact_messages.claimed_notice(name, person_name(person)),
+            lambda: contact_messages.claimed_notice(name, person_name(person)),
             Purpose.WATCH_CLAIMED,
             now,
             except_person=person.id,
@@ -278,7 +283,7 @@ def report(escalation_id: int, person: Person, outcome: EscalationOutcome, now: 
             queue_escalations([escalation.id], now)
         rows = tell_contacts(
             escalation.watch_id,
-            contact_messages.outcome_notice(name, person_name(person), outcome),
+            lambda: contact_messages.outcome_notice(name, person_name(person), outcome),
             Purpose.WATCH_OUTCOME,
             now,
             except_person=person.id,

@@ -15,6 +15,7 @@ leaving the group or the 名簿 (``withdraw_*``).
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from datetime import datetime, timedelta
 
 from peewee import IntegrityError
@@ -35,6 +36,7 @@ from domain.kinds import (
     NamesAudience,
     Purpose,
 )
+from messages.i18n import built_in
 from models import FollowUp, Group, Member, OfflineMember, Outbox, Person, Round, db, naive
 from services import console_queue
 from services.outbox import add_push
@@ -268,15 +270,22 @@ def reachable_leaders(group: Group, exclude_person_id: int | None = None) -> lis
 
 def push_to_leaders(
     group: Group,
-    messages: list[dict],
+    messages: list[dict] | Callable[[], list[dict]],
     purpose: Purpose,
     now: datetime,
     round_id: int | None = None,
     exclude_person_id: int | None = None,
 ) -> list[Outbox]:
     """Push ``messages`` to each reachable leader one-to-one (one message
-    each); returns the rows queued (the caller's job sends them at once)."""
+    each); returns the rows queued (the caller's job sends them at once).
+    A builder (``lambda: …``) is built in each leader's own language."""
     return [
-        add_push(leader.recipient, messages, purpose, now, round=round_id)
+        add_push(
+            leader.recipient,
+            built_in(leader.language, messages) if callable(messages) else messages,
+            purpose,
+            now,
+            round=round_id,
+        )
         for leader in reachable_leaders(group, exclude_person_id)
     ]

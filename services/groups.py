@@ -113,3 +113,9 @@ def set_area(group: Group, new_area: Area | None, new_threshold: Intensity | Non
         group.quake_threshold = new_threshold.value
     if fields:
         Group.update(**fields).where(Group.id == group.id).execute()
+
+
+def set_language(group: Group, language: str | None) -> None:
+    """What the group reads (messages.i18n): NULL is 日本語."""
+    group.language = language
+    group.save(only=[Group.language])

@@ -180,3 +180,9 @@ def _needed_elsewhere(person: Person) -> bool:
         Watch.select().where(Watch.person == person.id).exists()
         or Contact.select().where(Contact.person == person.id).exists()
     )
+
+
+def set_language(person: Person, language: str | None) -> None:
+    """What the person reads one-to-one (messages.i18n): NULL is 日本語."""
+    person.language = language
+    person.save(only=[Person.language])

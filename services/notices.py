@@ -28,6 +28,7 @@ from peewee import fn
 from domain.kinds import OutboxState, Purpose, RecipientKind
 from messages import operators as operator_messages
 from messages.flex import TEXT_LIMIT, utf16_len
+from messages.i18n import LANGUAGE_CODES, ByLanguage, built_in
 from models import Group, Organisation, Outbox, db, naive
 from services.outbox import Recipient, push_row
 
@@ -94,8 +95,10 @@ def rows_of(prefix: str):
     return (Outbox.purpose == Purpose.NOTICE) & Outbox.dedup_key.startswith(prefix)
 
 
-def _target_groups(org_id: int, areas: tuple[str, ...]) -> Iterator[list[tuple[int, str, int | None]]]:
-    """(id, line group id, member count) of the target groups, in batches
+def _target_groups(
+    org_id: int, areas: tuple[str, ...]
+) -> Iterator[list[tuple[int, str, int | None, str | None]]]:
+    """(id, line group id, member count, language) of the target groups, in batches
     by id (keyset), so memory does not grow with the number of groups."""
     where = (Group.organisation == org_id) & Group.active
     if areas:
@@ -103,7 +106,7 @@ def _target_groups(org_id: int, areas: tuple[str, ...]) -> Iterator[list[tuple[i
     after = 0
     while True:
         batch = list(
-            Group.select(Group.id, Group.line_group_id, Group.member_count)
+            Group.select(Group.id, Group.line_group_id, Group.member_count, Group.language)
             .where(where & (Group.id > after))
             .order_by(Group.id)
             .limit(BATCH)
@@ -119,19 +122,23 @@ def plan_notice(org_slug: str, areas: tuple[str, ...], text: str, now: datetime,
     org = Organisation.get_or_none(Organisation.slug == org_slug)
     if org is None:
         raise NoticeError(f"no organisation with slug {org_slug!r} (see: flask --app app org list)")
-    body = operator_messages.org_notice(org.name, text)[0]["text"]
+    # The heading is translated, the operator's text is not: the longest must fit.
+    longest = max(
+        utf16_len(built_in(language, operator_messages.org_notice, org.name, text)[0]["text"])
+        for language in LANGUAGE_CODES
+    )
     if not text.strip():
         raise NoticeError("the notice text is empty")
-    if utf16_len(body) > TEXT_LIMIT:
+    if longest > TEXT_LIMIT:
         raise NoticeError(f"the notice is too long for one LINE message ({TEXT_LIMIT} characters)")
     areas = tuple(sorted(set(areas)))
     digest = notice_digest(org.slug, areas, text, now.astimezone(tz).strftime("%Y-%m"))
     prefix = notice_prefix(digest)
     groups = to_write = cost = unknown = 0
     for batch in _target_groups(org.id, areas):
-        keys = [f"{prefix}{group_id}" for group_id, _, _ in batch]
+        keys = [f"{prefix}{group_id}" for group_id, *_ in batch]
         written = {k for (k,) in Outbox.select(Outbox.dedup_key).where(Outbox.dedup_key.in_(keys)).tuples()}
-        for group_id, _, members in batch:
+        for group_id, _, members, _ in batch:
             groups += 1
             if f"{prefix}{group_id}" in written:
                 continue
@@ -167,7 +174,7 @@ def write_notice(plan: NoticePlan, now: datetime) -> int:
     """One outbox row per target group not written yet, all in one
     transaction; returns how many were written.  The rows start leased to
     the caller (enqueued_at=now): the sender is about to send them."""
-    body = plan.messages()
+    body = ByLanguage(plan.messages)  # built once per language, not per group
     n = naive(now)
     before = Outbox.select().where(rows_of(plan.prefix)).count()
     with db.atomic():
@@ -175,13 +182,13 @@ def write_notice(plan: NoticePlan, now: datetime) -> int:
             rows = [
                 push_row(
                     Recipient(RecipientKind.GROUP, line_group_id, group_id=group_id),
-                    body,
+                    body(language),
                     Purpose.NOTICE,
                     now,
                     enqueued_at=n,
                     dedup_key=f"{plan.prefix}{group_id}",
                 )
-                for group_id, line_group_id, _ in batch
+                for group_id, line_group_id, _, language in batch
             ]
             Outbox.insert_many(rows).on_conflict_ignore().execute()
     return Outbox.select().where(rows_of(plan.prefix)).count() - before

@@ -43,6 +43,7 @@ from domain.quake import (
 )
 from messages import group as group_messages
 from messages import quake as quake_messages
+from messages.i18n import built_in, using
 from models import Group, JmaTelegram, Outbox, Round, db, naive, utc
 from services.groups import threshold as group_threshold
 from services.outbox import Recipient, add_push, push_row
@@ -196,7 +197,8 @@ def start_emergencies(
     members answer one prompt at a time.  The unique index on
     Round(group, event_id) drops a group another handler already started:
     it gets no second prompt.  Returns how many rounds this call opened."""
-    headlines: dict[str | None, str] = {}
+    # One headline per (area, language): the round keeps the Japanese one.
+    headlines: dict[tuple[str | None, str | None], str] = {}
     opened = 0
     for start in range(0, len(starts), START_BATCH):
         batch = starts[start : start + START_BATCH]
@@ -208,10 +210,12 @@ def start_emergencies(
         )
         close_rounds([r.id for r in stale], now, settings)
         for group, _ in batch:
-            if group.area_code not in headlines:
-                headlines[group.area_code] = quake_messages.quake_headline(
-                    describe_quake(telegram, group.area_code)
-                )
+            for language in {None, group.language}:
+                if (group.area_code, language) not in headlines:
+                    with using(language):
+                        headlines[(group.area_code, language)] = quake_messages.quake_headline(
+                            describe_quake(telegram, group.area_code)
+                        )
         due = naive(now + timedelta(seconds=settings.emergency_summary_delay))
         created = (
             Round.insert_many(
@@ -223,7 +227,7 @@ def start_emergencies(
                         "summary_due_at": due,
                         "event_id": telegram.event_id,
                         "intensity": decision.intensity.value,
-                        "title": headlines[group.area_code],
+                        "title": headlines[(group.area_code, None)],
                     }
                     for group, decision in batch
                 ]
@@ -237,7 +241,13 @@ def start_emergencies(
         prompts = [
             push_row(
                 Recipient.of_group(group),
-                group_messages.prompt(round_of[group.id], RoundKind.EMERGENCY, headlines[group.area_code]),
+                built_in(
+                    group.language,
+                    group_messages.prompt,
+                    round_of[group.id],
+                    RoundKind.EMERGENCY,
+                    headlines[(group.area_code, group.language)],
+                ),
                 Purpose.PROMPT,
                 now,
                 round_of[group.id],
@@ -260,7 +270,7 @@ def post_correction(group: Group, round_: Round, now: datetime) -> None:
                 close_round(round_.id, now, send_summary=False)
             add_push(
                 group,
-                quake_messages.quake_withdrawn(was_open),
+                built_in(group.language, quake_messages.quake_withdrawn, was_open),
                 Purpose.CORRECTION,
                 now,
                 round=round_,

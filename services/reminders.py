@@ -17,6 +17,7 @@ from datetime import datetime
 from domain.followups import FollowUpView
 from domain.kinds import FollowUpKind, FollowUpState, Purpose
 from messages import followups as followup_messages
+from messages.i18n import built_in
 from models import FollowUp, Group, Outbox, Round
 from services.console_queue import queue_overdue
 from services.outbox import Recipient, push_row
@@ -50,13 +51,19 @@ def write_reminders(follow_up_ids: list[int], now: datetime) -> int:
         views = [FollowUpView(f.id, f.name, FollowUpKind(f.kind), FollowUpState(f.state)) for f in follow_ups]
         friends = [leader for leader in leaders.get(group_id, []) if leader.friend]
         if friends:
-            messages = followup_messages.reminder(views, kind, None)
             outbox += [
-                push_row(leader.recipient, messages, Purpose.REMINDER, now, round_id) for leader in friends
+                push_row(
+                    leader.recipient,
+                    built_in(leader.language, followup_messages.reminder, views, kind, None),
+                    Purpose.REMINDER,
+                    now,
+                    round_id,
+                )
+                for leader in friends
             ]
         else:
             names = [leader.name for leader in leaders.get(group_id, [])]
-            messages = followup_messages.reminder(views, kind, names)
+            messages = built_in(group.language, followup_messages.reminder, views, kind, names)
             outbox.append(push_row(Recipient.of_group(group), messages, Purpose.REMINDER, now, round_id))
         raised += len(follow_ups)
     if outbox:

@@ -90,6 +90,7 @@ class LeaderView:
     person_id: int
     line_user_id: str
     friend: bool
+    language: str | None = None  # what they read one-to-one (Person.language)
 
     @property
     def recipient(self) -> Recipient:
@@ -109,14 +110,22 @@ def leaders_of(group_ids: list[int]) -> dict[int, list[LeaderView]]:
             Person.id,
             Person.line_user_id,
             Person.friend,
+            Person.language,
         )
         .join(Person)
         .where(Member.group.in_(group_ids) & Member.active & Member.is_leader)
         .order_by(Member.registered_at, Member.id)
         .tuples()
     )
-    for member_id, group_id, nickname, display_name, person_id, line_user_id, friend in rows:
+    for member_id, group_id, nickname, display_name, person_id, line_user_id, friend, language in rows:
         found[group_id].append(
-            LeaderView(member_id, clean_name(nickname or display_name), person_id, line_user_id, bool(friend))
+            LeaderView(
+                member_id,
+                clean_name(nickname or display_name),
+                person_id,
+                line_user_id,
+                bool(friend),
+                language,
+            )
         )
     return found

@@ -19,6 +19,7 @@ from peewee import fn
 from config import Settings
 from domain.kinds import AnswerKind, Purpose, RoundKind, RoundStatus
 from messages import group as group_messages
+from messages.i18n import built_in, using
 from models import Answer, Group, Member, Outbox, Round, naive, utc
 from services import console_queue
 from services.outbox import Recipient, add_push, push_row
@@ -53,7 +54,8 @@ def open_round_now(
         intensity=intensity,
         title=headline,
     )
-    prompt = group_messages.prompt(opened.id, kind, headline)
+    with using(group.language):
+        prompt = group_messages.prompt(opened.id, kind, headline)
     if announce is None:
         add_push(group, prompt, Purpose.PROMPT, now, round=opened)
     else:
@@ -87,7 +89,7 @@ def open_routine_rounds(groups: list, now: datetime, delay_seconds: float) -> in
     prompts = [
         push_row(
             Recipient.of_group(g),
-            group_messages.prompt(round_of[g.id]),
+            built_in(getattr(g, "language", None), group_messages.prompt, round_of[g.id]),
             Purpose.PROMPT,
             now,
             round_of[g.id],

@@ -46,6 +46,7 @@ from domain.quake import ROUTINE_SKIP_WINDOW
 from domain.rounds import Tally, tally
 from messages import group as group_messages
 from messages.flex import format_local
+from messages.i18n import using
 from models import FollowUp, Group, Member, Outbox, Person, naive, utc
 from services import clock
 from services.outbox import Recipient, push_row
@@ -121,6 +122,7 @@ def write_summaries(closed: list[ClosedRound], now: datetime, settings: Settings
             Group.schedule,
             Group.paused,
             Group.next_round_at,
+            Group.language,
         ).where(Group.id.in_(group_ids))
     }
     members = member_views(group_ids)
@@ -272,7 +274,39 @@ def _messages(
     now: datetime,
     settings: Settings,
 ) -> list[dict]:
-    """The outbox rows of one summary: to the group, and to leaders."""
+    """The outbox rows of one summary: to the group (in its language), and
+    to leaders (each in their own)."""
+    with using(group.language):
+        rows = _group_rows(round_, group, result, views, to_leaders, leaders, now, settings)
+    if to_leaders and views:
+        for leader in friends:
+            with using(leader.language):
+                private = group_messages.leader_summary(
+                    result, round_.kind, views, _skipped(round_, settings)
+                )
+            rows.append(push_row(leader.recipient, private, Purpose.LEADER_SUMMARY, now, round_.id))
+    return rows
+
+
+def _skipped(round_: ClosedRound, settings: Settings) -> str | None:
+    return (
+        format_local(utc(round_.skipped_routine_at).astimezone(settings.tz))
+        if round_.skipped_routine_at
+        else None
+    )
+
+
+def _group_rows(
+    round_: ClosedRound,
+    group: Group,
+    result: Tally,
+    views: list[FollowUpView],
+    to_leaders: bool,
+    leaders: dict,
+    now: datetime,
+    settings: Settings,
+) -> list[dict]:
+    """The summary the group reads (built in its language by the caller)."""
     skipped = (
         # In a simulated group, in the group's own clock (services/clock.chat_offset).
         format_local(
@@ -302,8 +336,4 @@ def _messages(
             round_.id,
         )
     ]
-    if views:
-        private = group_messages.leader_summary(result, round_.kind, views, skipped)
-        for leader in friends:
-            rows.append(push_row(leader.recipient, private, Purpose.LEADER_SUMMARY, now, round_.id))
     return rows

@@ -35,6 +35,7 @@ from domain.schedule import Schedule
 from domain.watch import check_deadlines
 from messages import contacts as contact_messages
 from messages import watch as watch_messages
+from messages.i18n import built_in
 from models import Contact, Escalation, Outbox, Person, Watch, WatchCheck, db, naive
 from services.contacts import local, name_of, tell_contacts, to_person
 from services.outbox import push_row
@@ -136,7 +137,7 @@ def resume(
 def _tell_resumed(watch: Watch, now: datetime) -> list[Outbox]:
     person = Person.get_by_id(watch.person_id)
     return tell_contacts(
-        watch.id, contact_messages.watch_resumed(name_of(watch, person)), Purpose.WATCH_ENDED, now
+        watch.id, lambda: contact_messages.watch_resumed(name_of(watch, person)), Purpose.WATCH_ENDED, now
     )
 
 
@@ -154,7 +155,7 @@ def stop(watch: Watch, now: datetime) -> list[Outbox]:
     end_everything(watch, now)
     person = Person.get_by_id(watch.person_id)
     return tell_contacts(
-        watch.id, contact_messages.watch_stopped(name_of(watch, person)), Purpose.WATCH_ENDED, now
+        watch.id, lambda: contact_messages.watch_stopped(name_of(watch, person)), Purpose.WATCH_ENDED, now
     )
 
 
@@ -220,7 +221,7 @@ def record_ok(watch: Watch, now: datetime, tz) -> OkResult:
         person = Person.get_by_id(watch.person_id)
         rows = tell_contacts(
             watch.id,
-            contact_messages.all_clear(name_of(watch, person), local(now, tz, person.line_user_id)),
+            lambda: contact_messages.all_clear(name_of(watch, person), local(now, tz, person.line_user_id)),
             Purpose.WATCH_ALL_CLEAR,
             now,
         )
@@ -292,7 +293,12 @@ def open_checks(watches: list, now: datetime, settings, budget: Budget) -> tuple
     rows = [
         push_row(
             to_person(w.person_id, w.line_user_id),
-            watch_messages.check(check_of[w.id], watch_messages.person_name(w.name or w.display_name)),
+            built_in(
+                getattr(w, "language", None),
+                watch_messages.check,
+                check_of[w.id],
+                watch_messages.person_name(w.name or w.display_name),
+            ),
             Purpose.WATCH_CHECK,
             now,
             watch=w.id,
@@ -317,6 +323,7 @@ def check_rows(check_ids: list[int]) -> list:
             Person.line_user_id,
             Person.display_name,
             Person.away_until,
+            Person.language,
         )
         .join(Watch)
         .join(Person)
@@ -346,7 +353,9 @@ def resend_checks(check_ids: list[int], now: datetime, settings, budget: Budget)
     rows = [
         push_row(
             to_person(c.person_id, c.line_user_id),
-            watch_messages.resend(
+            built_in(
+                c.language,
+                watch_messages.resend,
                 c.id,
                 watch_messages.person_name(c.name or c.display_name),
                 local(c.escalate_due_at, settings.tz, c.line_user_id) if contacts[c.watch_id] else None,

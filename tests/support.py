@@ -239,7 +239,8 @@ def invitation_code(text: str) -> str:
     """The 6-digit code in an invitation the bot wrote."""
     import re
 
-    return re.search(r"番号 ([0-9]{6}) を送って", text).group(1)
+    found = re.search(r"番号 ([0-9]{6}) を送って|number ([0-9]{6}) in the chat", text)  # 日本語 or English
+    return found.group(1) or found.group(2)
 
 
 def dump(items) -> str:

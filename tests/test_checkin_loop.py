@@ -10,12 +10,18 @@ DAY = 24 * 3600
 
 def test_it_greets_a_group_by_reply_with_a_join_button(world):
     group_id = world.group(HANAKO, ICHIRO)
-    [greeting, hint] = world.bot_items(group_id)
-    assert greeting["via"] == "reply" and hint["via"] == "reply"
+    [greeting, hint, languages] = world.bot_items(group_id)
+    assert greeting["via"] == hint["via"] == languages["via"] == "reply"
     greeting_text = " ".join(world.bot_texts(group_id))
     assert "住所や電話番号などは必要ありません" in greeting_text
     assert "LINEの表示名と、OKを押したかどうかだけを記録します" in greeting_text  # what is kept, honestly
     assert [a["label"] for a in postback_actions(greeting["message"])] == ["参加する"]
+    # The language buttons (/言語), each in its own language.
+    assert [a["label"] for a in postback_actions(languages["message"])] == [
+        "日本語",
+        "やさしい日本語",
+        "English",
+    ]
     assert world.line.usage()["total"] == 0  # replies are free
     group = Group.get(Group.line_group_id == group_id)
     assert group.active and group.member_count == 2
@@ -178,7 +184,7 @@ def test_it_does_not_catch_up_when_invited_back(world):
     world.work()
     world.tick()
     assert Round.select().count() == 0  # no round for the days it was away
-    assert "こんにちは" in world.bot_texts(group_id)[-2]  # greeted again
+    assert "こんにちは" in world.bot_texts(group_id)[-3]  # greeted again (then the hint and the languages)
     world.advance(DAY)
     world.tick()
     assert Round.select().count() == 1

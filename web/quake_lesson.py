@@ -27,6 +27,7 @@ from domain.jma import Intensity, Telegram, parse_telegram
 from domain.kinds import RoundKind
 from domain.quake import Action, GroupQuakeState, decide, describe_quake
 from messages import quake as quake_messages
+from messages.i18n import using
 from models import Group, db
 from services import clock
 from services.groups import threshold as group_threshold
@@ -70,9 +71,10 @@ def start_drill(line_group_id: str, group_now: datetime, settings) -> int:
     decision = decide(telegram, state, real_now)
     if decision.action is not Action.START:
         raise NotReady(decision.reason.value)
-    headline = quake_messages.quake_headline(
-        describe_quake(happening_at(base, group_now - FELT_BEFORE), group.area_code)
-    )
+    with using(group.language):  # the group reads it in its language
+        headline = quake_messages.quake_headline(
+            describe_quake(happening_at(base, group_now - FELT_BEFORE), group.area_code)
+        )
     with db.atomic():
         for round_id in open_round_ids(group):
             close_round(round_id, real_now)

@@ -44,12 +44,32 @@ from flask import (
 
 from emulator.platform import LinePlatform
 from jobs.tasks import run_sweep
-from models import DemoGroup
+from messages import i18n
+from models import DemoGroup, Group
 from services import clock
 from web import group_clock, lessons, quake_lesson
 from web.group_clock import seconds_until_morning  # noqa: F401  (re-exported for tests and callers)
 
 bp = Blueprint("simulator", __name__)
+
+
+@bp.record_once
+def _install_gettext(state) -> None:
+    """The simulator's templates write their words as {{ _("…") }}, from the
+    bot's own catalogue (messages/locale): a group's page speaks its language."""
+    env = state.app.jinja_env
+    env.add_extension("jinja2.ext.i18n")
+    env.install_gettext_callables(i18n.gettext, lambda one, many, n: i18n.gettext(one if n == 1 else many))
+
+
+# The html lang of a page in each language the bot writes.
+PAGE_LANG = {"ja": "ja", "ja_easy": "ja", "en": "en"}
+
+
+def group_language(group_id: str) -> str | None:
+    """The language the bot writes to this group in (/言語), None for 日本語."""
+    return Group.select(Group.language).where(Group.line_group_id == group_id).scalar()
+
 
 NAME_LIMIT = 20  # LINE display names are at most 20 characters
 MEMBER_LIMIT = 30  # plenty for a class; keeps one form post small
@@ -250,8 +270,19 @@ def _group_page(group_id: str, error: str | None = None, status: int = 200):
     members = platform().members(group_id)
     acting = request.args.get("as")
     lesson = lesson_of(group_id)
-    html = render_template(
+    language = group_language(group_id)
+    with i18n.using(language):
+        html = _render_group(group, members, acting, lesson, error, PAGE_LANG.get(language or "ja", "ja"))
+    return html, status
+
+
+def _render_group(
+    group: dict, members: list, acting: str | None, lesson, error: str | None, page_lang: str
+) -> str:
+    group_id = group["group_id"]
+    return render_template(
         "simulator/group.html",
+        page_lang=page_lang,
         groups=bot_groups(),
         group=group,
         members=members,
@@ -262,7 +293,6 @@ def _group_page(group_id: str, error: str | None = None, status: int = 200):
         error=error,
         name_limit=NAME_LIMIT,
     )
-    return html, status
 
 
 @bp.get("/")
