@@ -27,7 +27,7 @@ import re
 import sys
 
 import click
-from flask.cli import AppGroup
+from flask.cli import AppGroup, with_appcontext
 
 from domain.areas import area_by_code
 from domain.kinds import WatchState
@@ -255,6 +255,7 @@ def console_refresh_stats(slug: str | None) -> None:
 
 
 @click.command("usage")
+@with_appcontext
 def usage_command() -> None:
     """This month's LINE messages, and what 見守り needs next."""
     settings = _settings()

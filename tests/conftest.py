@@ -9,6 +9,7 @@ loudly when it is missing rather than skipping.
 
 from __future__ import annotations
 
+import ast
 import os
 import threading
 from datetime import UTC, datetime
@@ -35,6 +36,22 @@ def _per_worker(postgres_url: str, redis_url: str, worker: str) -> tuple[str, st
     redis = f"{base}/{(int(number or 0) - index) % 16}" if number.isdigit() else redis_url
     return f"{postgres_url}_gw{index}", redis
 
+
+# CPython 3.11.7's ast module keeps one recursion counter for all threads
+# (python/cpython#106905, fixed in 3.11.8): two threads in ast.parse at once
+# can fail with "SystemError: AST constructor recursion depth mismatch".
+# werkzeug compiles every URL rule with ast.parse, and these tests build apps
+# while other apps' server threads run, so the tests take turns.
+_ast_parse = ast.parse
+_ast_lock = threading.Lock()
+
+
+def _parse_in_turn(*args, **kwargs):
+    with _ast_lock:
+        return _ast_parse(*args, **kwargs)
+
+
+ast.parse = _parse_in_turn
 
 POSTGRES_URL, REDIS_URL = _per_worker(POSTGRES_URL, REDIS_URL, os.environ.get("PYTEST_XDIST_WORKER", ""))
 # What this process's tests spawn (the Procfile's processes, tests.testenv) uses the same ones.
