@@ -6,9 +6,10 @@ STAMP := $(VENV)/.installed
 
 .PHONY: run class test lint format bench clean messages catalogues
 
-# pytest processes for `make test` (each with its own databases: tests/conftest.py);
+# pytest processes for `make test` (each with its own databases: tests/conftest.py); one by
+# default: the end-to-end tests wait on real processes and time out when two share two cores;
 # a file's tests stay in one process.  TEST_PROCESSES=0 runs them in this one.
-TEST_PROCESSES ?= 2
+TEST_PROCESSES ?= 1
 
 $(STAMP): requirements.txt requirements-dev.txt
 	@$(PYTHON) -c 'import sys; sys.exit(0 if sys.version_info >= (3, 11) else "つながり needs Python 3.11 or newer (set PYTHON=python3.11)")'
