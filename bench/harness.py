@@ -597,13 +597,15 @@ class FakeJmaFeed:
 _ISO = re.compile(r"(\d{4}-\d\d-\d\dT\d\d:\d\d:\d\d)(Z|[+-]\d\d:\d\d)")
 
 
-def telegram_moved_to_now(path: Path) -> tuple[bytes, str]:
+def telegram_moved_to_now(path: Path, now: datetime | None = None) -> tuple[bytes, str]:
     """A real telegram with every time in it moved by the same amount, so
-    that its earthquake happened a minute ago; also a fresh EventID (the
+    that its earthquake happened a minute before ``now`` (default: the real
+    time; the soak passes the bot's demo clock); also a fresh EventID (the
     new origin time, as JMA forms it). Returns (body, event id)."""
     text = path.read_text(encoding="utf-8")
     origin = re.search(r"<OriginTime>([^<]+)</OriginTime>", text).group(1)
-    delta = datetime.now(UTC).replace(microsecond=0) - timedelta(minutes=1) - datetime.fromisoformat(origin)
+    now = (now or datetime.now(UTC)).replace(microsecond=0)
+    delta = now - timedelta(minutes=1) - datetime.fromisoformat(origin)
 
     def shift(match: re.Match) -> str:
         moved = (

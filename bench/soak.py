@@ -47,7 +47,6 @@ import contextlib
 import json
 import os
 import random
-import re
 import signal
 import subprocess
 import sys
@@ -449,7 +448,7 @@ class Soak:
         from models import Round
 
         at = self.sim_now()
-        body, event_id = telegram_at(TELEGRAM, at)
+        body, event_id = harness.telegram_moved_to_now(TELEGRAM, at)
         name = f"{time.strftime('%Y%m%d%H%M%S', time.gmtime())}_{n}_VXSE53_010000.xml"
         self.feed.publish(name, body)
         self.emergency_events.append(event_id)
@@ -590,25 +589,6 @@ def reconnect() -> None:
         db.close()
     with contextlib.suppress(Exception):
         db.connect(reuse_if_open=True)
-
-
-def telegram_at(path: Path, at: datetime) -> tuple[bytes, str]:
-    """``harness.telegram_moved_to_now`` at the bot's (demo) clock."""
-    body, _ = harness.telegram_moved_to_now(path)
-    text = body.decode("utf-8")
-    shift = at - datetime.now(UTC)
-
-    def moved(match: re.Match) -> str:
-        stamp = datetime.fromisoformat(
-            match.group(1) + ("+00:00" if match.group(2) == "Z" else match.group(2))
-        )
-        return (stamp + shift).strftime("%Y-%m-%dT%H:%M:%S") + match.group(2)
-
-    text = harness._ISO.sub(moved, text)
-    origin = datetime.fromisoformat(re.search(r"<OriginTime>([^<]+)</OriginTime>", text).group(1))
-    event_id = origin.strftime("%Y%m%d%H%M%S")
-    text = re.sub(r"<EventID>[^<]*</EventID>", f"<EventID>{event_id}</EventID>", text)
-    return text.encode("utf-8"), event_id
 
 
 def verdict(figures: dict) -> dict[str, bool]:
