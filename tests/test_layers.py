@@ -8,6 +8,7 @@ import.  docs/architecture.md draws the same map.
 from __future__ import annotations
 
 import ast
+from functools import cache
 from pathlib import Path
 
 import pytest
@@ -57,8 +58,10 @@ def layer_of(module: str) -> str:
     return module.split(".")[0]
 
 
-def imports_of(module: str) -> set[str]:
-    """Every module (project or not) that ``module`` imports, anywhere in it."""
+@cache
+def imports_of(module: str) -> frozenset[str]:
+    """Every module (project or not) that ``module`` imports, anywhere in it
+    (each file parsed once per run: every test below reads the same graph)."""
     path = MODULES[module]
     package = module if path.name == "__init__.py" else module.rpartition(".")[0]
     found: set[str] = set()
@@ -75,9 +78,10 @@ def imports_of(module: str) -> set[str]:
             for alias in node.names:
                 submodule = f"{base}.{alias.name}"
                 found.add(submodule if submodule in MODULES else base)
-    return found
+    return frozenset(found)
 
 
+@cache
 def project_graph() -> dict[str, set[str]]:
     graph = {}
     for module in MODULES:
