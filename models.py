@@ -13,7 +13,7 @@ and escalations), so nothing here assumes a person lives in one group.
 from __future__ import annotations
 
 import uuid
-from contextlib import contextmanager
+from contextlib import contextmanager, suppress
 from datetime import UTC, datetime
 from pathlib import Path
 
@@ -708,6 +708,21 @@ def connected():
     finally:
         if opened and not db.is_closed():
             db.close()
+
+
+def drop_connection() -> None:
+    """Forget this thread's connection whatever state it is in (a job that
+    failed, or was stopped by its timeout, may have left a transaction
+    open), closing it; the next use opens a fresh one.  For processes that
+    keep a connection between units of work."""
+    database = db.obj
+    state = getattr(database, "_state", None)
+    if state is None or state.closed:
+        return
+    conn = state.conn
+    state.reset()
+    with suppress(Exception):  # a broken connection may refuse even this
+        conn.close()  # an open transaction is rolled back by the server
 
 
 MIGRATIONS_DIR = Path(__file__).resolve().parent / "migrations"

@@ -31,6 +31,7 @@ from __future__ import annotations
 
 import logging
 import threading
+import time
 from collections import defaultdict
 from datetime import datetime, timedelta
 
@@ -51,6 +52,9 @@ CLAIM_LIMIT = 1000  # events claimed per pass
 EVENT_BATCH = 50  # events per job: enough to overlap LINE's latency, small enough to start at once
 QUEUED_AHEAD = 2  # ordinary jobs waiting in the queue before the dispatcher holds back
 URGENT = 0  # WebhookEvent.priority of 助けが必要
+# Passes at most this often when woken again and again (run_dispatcher): at
+# most this much latency added, at most 1/MIN_PASS_GAP passes a second.
+MIN_PASS_GAP = 0.02
 
 
 def _claimable(now: datetime):
@@ -171,12 +175,23 @@ def _by_priority(claimed: list[tuple[int, int]]) -> dict[int, list[int]]:
     return grouped
 
 
-def run_dispatcher(stop: threading.Event, dispatch, interval: float = DISPATCH_SECONDS) -> None:
-    """Call ``dispatch()`` whenever woken, and every ``interval`` seconds."""
+def run_dispatcher(
+    stop: threading.Event, dispatch, interval: float = DISPATCH_SECONDS, min_gap: float = MIN_PASS_GAP
+) -> None:
+    """Call ``dispatch()`` whenever woken, and every ``interval`` seconds,
+    but never sooner than ``min_gap`` after the last pass ended: under a
+    storm every webhook wakes the dispatcher, and a pass per webhook (a few
+    statements each) cost as much as handling the events; wake-ups within
+    the gap leave together in the next pass."""
+    last_pass = 0.0
     while not stop.is_set():
         wakeup.wait(interval)
+        rest = last_pass + min_gap - time.monotonic()
+        if rest > 0:
+            stop.wait(rest)
         try:
             while dispatch() and not stop.is_set():
                 pass  # a full pass may leave more: go again at once
         except Exception:  # the loop must outlive a bad pass
             log.exception("dispatch failed; trying again")
+        last_pass = time.monotonic()

@@ -16,7 +16,7 @@ import threading
 from jobs import runtime
 from jobs.dispatch import dispatch_events, run_dispatcher
 from jobs.tasks import run_sweep
-from models import connected
+from models import connected, db, drop_connection
 from services import clock, wakeup
 
 log = logging.getLogger(__name__)
@@ -32,9 +32,25 @@ def dispatch_once() -> int:
         return dispatch_events(clock.now(), runtime.connection())
 
 
+def dispatch_on_held_connection() -> int:
+    """dispatch_once on a database connection this thread keeps between
+    passes (a pass every few milliseconds under a storm: on PostgreSQL a new
+    connection each time cost a server process each time).  A pass that
+    fails drops the connection, so a database that went away is reconnected
+    to on the next pass."""
+    runtime.ensure_configured()
+    if db.is_closed():
+        db.connect()
+    try:
+        return dispatch_events(clock.now(), runtime.connection())
+    except Exception:
+        drop_connection()
+        raise
+
+
 def start_dispatcher(stop: threading.Event) -> threading.Thread:
     thread = threading.Thread(
-        target=run_dispatcher, args=(stop, dispatch_once), name="dispatcher", daemon=True
+        target=run_dispatcher, args=(stop, dispatch_on_held_connection), name="dispatcher", daemon=True
     )
     thread.start()
     return thread
