@@ -10,6 +10,7 @@ import threading
 import time
 
 import pytest
+from peewee import PeeweeException
 from rq import Queue
 from rq.timeouts import TimerDeathPenalty
 
@@ -91,7 +92,7 @@ def test_it_reconnects_the_dispatcher_after_its_connection_broke(configured):
     assert dispatch_on_held_connection() == 0
     held = db.connection()
     held.close()  # as if the database had gone away under it
-    with pytest.raises(Exception):
+    with pytest.raises(PeeweeException):
         dispatch_on_held_connection()
     assert db.is_closed()
     assert dispatch_on_held_connection() == 0  # a fresh connection
