@@ -103,6 +103,51 @@ def children(pid: int) -> list[int]:
     return [int(p) for p in text.split()]
 
 
+def cpu_seconds(pid: int) -> float:
+    """CPU time (user + system) a process and its descendants have used."""
+    ticks = os.sysconf("SC_CLK_TCK")
+    total, stack = 0.0, [pid]
+    while stack:
+        current = stack.pop()
+        try:
+            fields = Path(f"/proc/{current}/stat").read_text().rpartition(")")[2].split()
+            total += (int(fields[11]) + int(fields[12])) / ticks  # utime, stime
+        except (OSError, IndexError, ValueError):
+            pass
+        stack.extend(children(current))
+    return total
+
+
+def machine_busy_seconds() -> float:
+    """CPU time every process on the machine has used (all cores), from /proc/stat."""
+    fields = Path("/proc/stat").read_text().splitlines()[0].split()[1:]
+    values = [int(v) for v in fields[:8]]
+    idle = values[3] + values[4]  # idle, iowait
+    return (sum(values) - idle) / os.sysconf("SC_CLK_TCK")
+
+
+class CpuMeter:
+    """CPU seconds used between ``start`` and ``stop`` by each named process
+    (with its children) and by the whole machine (the database server, Redis
+    and everything else included)."""
+
+    def __init__(self, processes: Processes, names: list[str]) -> None:
+        self.processes, self.names = processes, names
+
+    def _read(self) -> dict[str, float]:
+        found = {name: cpu_seconds(self.processes.pid(name)) for name in self.names}
+        found["machine"] = machine_busy_seconds()
+        return found
+
+    def start(self) -> None:
+        self._started, self._at = self._read(), time.monotonic()
+
+    def stop(self) -> dict:
+        ended, wall = self._read(), time.monotonic() - self._at
+        used = {name: round(ended[name] - self._started[name], 2) for name in ended}
+        return {"wall_s": round(wall, 2), "cores": os.cpu_count(), "cpu_s": used}
+
+
 def tree_rss_kib(pid: int) -> int:
     """RSS of a process and its descendants (an rq worker and its work horse)."""
     total, stack = 0, [pid]
@@ -404,6 +449,17 @@ def start_stack(processes: Processes, env: dict[str, str], workers: int = 2, sch
         processes.start("scheduler", commands["scheduler"], env)
     wait_until(lambda: _healthy(stack.base_url) or processes.check_alive(), 60, "the web process")
     return stack
+
+
+def wait_for_workers(count: int, url: str = BENCH_REDIS_URL, timeout: float = 120) -> None:
+    """Until ``count`` RQ workers have registered in Redis (they have imported
+    everything and listen): what a production machine has long before an
+    earthquake."""
+    from redis import Redis
+    from rq import Worker
+
+    conn = Redis.from_url(url)
+    wait_until(lambda: Worker.count(connection=conn) >= count, timeout, f"{count} worker(s) listening")
 
 
 def _healthy(base: str) -> bool:
