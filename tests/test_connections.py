@@ -12,30 +12,20 @@ import time
 import pytest
 from peewee import PeeweeException
 from rq import Queue
-from rq.timeouts import TimerDeathPenalty
 
 from jobs import runtime
 from jobs.dispatch import run_dispatcher
+from jobs.embedded import ThreadWorker
 from jobs.scheduler import dispatch_on_held_connection
 from jobs.worker import Worker
 from models import WebhookEvent, connected, db
 from services import wakeup
 
 
-class QuietWorker(Worker):
-    """The production worker class, without the signal handlers and remote
-    commands a worker inside pytest must not install."""
-
-    death_penalty_class = TimerDeathPenalty
-
-    def _install_signal_handlers(self):
-        pass
-
-    def subscribe(self):
-        pass
-
-    def unsubscribe(self):
-        pass
+class QuietWorker(Worker, ThreadWorker):
+    """The production worker class (its perform_job), without the signal
+    handlers and remote commands a worker inside pytest must not install
+    (ThreadWorker's)."""
 
 
 def count_events() -> int:
