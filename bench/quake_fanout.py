@@ -155,6 +155,9 @@ def summarise(
     for p in accepted:
         first_per_group[p["to"]] = min(first_per_group.get(p["to"], p["at"]), p["at"])
     last = max(first_per_group.values(), default=None)
+    # Prompts accepted in each second after the fetch: a steady rate, or stalls.
+    per_second = Counter(int(at - fetched_at) for at in first_per_group.values())
+    timeline = [per_second.get(s, 0) for s in range(max(per_second, default=-1) + 1)]
     first = min(first_per_group.values(), default=None)
     return {
         "groups": len(ours),
@@ -166,6 +169,7 @@ def summarise(
         "duplicates_refused_409": statuses.get("409", 0),
         "rate_limited_429": statuses.get("429", 0),
         "push_statuses": dict(statuses),
+        "prompts_per_second_after_fetch": timeline,
         "fetch_to_first_prompt_s": harness.rounded(first - fetched_at) if first else None,
         "fetch_to_last_prompt_s": harness.rounded(last - fetched_at) if last else None,
         "prompts_per_s": (
@@ -183,7 +187,8 @@ def print_figures(f: dict) -> None:
         f"{f['rate_limited_429']} 429s); telegram fetched {f['telegram_fetches']}x\n"
         f"  fetch -> first prompt {f['fetch_to_first_prompt_s']}s, fetch -> last prompt "
         f"{f['fetch_to_last_prompt_s']}s (bound {f['bound_s']}s, target {f['target_s']}s, "
-        f"{f['ratio_to_bound']}x the bound); {f['prompts_per_s']} prompts/s",
+        f"{f['ratio_to_bound']}x the bound); {f['prompts_per_s']} prompts/s\n"
+        f"  prompts accepted in each second after the fetch: {f['prompts_per_second_after_fetch']}",
         flush=True,
     )
     cpu = f["cpu_from_fetch_to_last_prompt"]

@@ -51,6 +51,28 @@ def test_it_keeps_two_workers_together_under_the_rate(redis_conn, fake_time):
     assert keys and all(0 < redis_conn.ttl(key) <= 2 for key in keys)
 
 
+def test_it_takes_slots_from_redis_a_block_at_a_time_and_never_more_than_the_window(redis_conn, fake_time):
+    calls = Counter()
+
+    class Counted:
+        def incrby(self, key, amount):
+            calls["incrby"] += 1
+            return redis_conn.incrby(key, amount)
+
+        def expire(self, key, seconds):
+            return redis_conn.expire(key, seconds)
+
+    first, second = SharedRateLimit(Counted(), rate=2000), SharedRateLimit(Counted(), rate=2000)
+    sent = []
+    for n in range(450):
+        (first if n % 2 else second).take("push")
+        sent.append(fake_time.now)
+    per_window = windows_of(sent)
+    assert max(per_window.values()) <= 200  # LINE's 2,000 a second, 200 a tenth
+    assert len(per_window) <= 4  # at most a block per process lost as a window ends
+    assert calls["incrby"] <= 450 / 10 + 8  # a Redis call per block of ten, not per send
+
+
 def test_it_counts_each_endpoint_apart(redis_conn, fake_time):
     limit = SharedRateLimit(redis_conn, rate=50)
     for _ in range(5):
@@ -67,11 +89,11 @@ def test_it_keeps_the_rate_alone_when_redis_is_gone_and_asks_redis_again_later(r
 
         up = False
 
-        def incr(self, key):
+        def incrby(self, key, amount):
             calls.append(key)
             if not self.up:
                 raise ConnectionError("Redis is down")
-            return redis_conn.incr(key)
+            return redis_conn.incrby(key, amount)
 
         def expire(self, key, seconds):
             return redis_conn.expire(key, seconds)
