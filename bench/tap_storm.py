@@ -86,7 +86,8 @@ def main() -> None:
         spike_groups = line.groups[: math.ceil(args.spike / args.members)] if args.spike else []
 
         stack = harness.start_stack(processes, env, workers=args.workers)
-        time.sleep(2)  # let the workers finish importing
+        harness.wait_for_workers(len(stack.workers))
+        meter = harness.CpuMeter(processes, ["emulator", "web", "scheduler", *stack.workers])
         rss_start = stack.worker_rss()
         harness.log(f"bot up ({len(stack.workers)} workers); worker RSS {rss_start} KiB")
 
@@ -101,6 +102,7 @@ def main() -> None:
             for g in line.groups
         ]
         harness.log(f"sustained: {len(sustained_taps)} taps at {args.rate}/s")
+        meter.start()
         sustained = run_phase(
             line,
             processes,
@@ -110,7 +112,14 @@ def main() -> None:
             list(sustained_round.values()),
             args.drain_timeout,
         )
+        sustained["cpu"] = meter.stop()
         print_phase("sustained", sustained)
+        taps = max(1, sustained["taps"])
+        print(
+            "  CPU in the sustained phase (ms per tap): "
+            + str({k: round(1000 * v / taps, 2) for k, v in sustained["cpu"]["cpu_s"].items()}),
+            flush=True,
+        )
 
         spike = None
         if spike_groups:

@@ -8,21 +8,28 @@ puts two events of one sender in flight at once, see jobs/dispatch.py):
 1. reads from LINE that handlers need (a display name not known within a
    day, a group's member count), concurrently and outside any transaction:
    a network call never holds a lock;
-2. each event in its own transaction: mark it processed (the claim), run
-   its handler, write its outbox rows — in the order the events came;
+2. marks each event processed (the claim), runs its handler and writes its
+   outbox rows, in the order the events came — on PostgreSQL all in one
+   transaction (one WAL flush for the batch), on SQLite each event in its
+   own (SQLite's one write lock is never held for a whole batch);
 3. sends everything the batch queued, concurrently (reply tokens live
    about a minute), and wakes the dispatcher: the senders' next events may
    go now.
 
 A handler that raises fails its own event only (its attempts count; after
-MAX_EVENT_ATTEMPTS it is given up), never the batch.
+MAX_EVENT_ATTEMPTS it is given up), never the batch: a batch transaction
+that fails is rolled back whole and its events handled one by one.
 """
 
 from __future__ import annotations
 
 import json
 import logging
+from collections import Counter
+from dataclasses import replace
 from datetime import datetime, timedelta
+
+from peewee import PostgresqlDatabase
 
 from bot.context import EventContext, chat_of
 from bot.events import group_id_of, handle, needs_member_count, needs_profile
@@ -93,31 +100,16 @@ def _process_events(event_row_ids: list[int]) -> dict:
     ]
     _read_from_line(contexts, now)
 
-    queued: list[int] = []
-    for row, ctx in contexts:
-        try:
-            with db.atomic():
-                claimed = (
-                    WebhookEvent.update(processed_at=naive(now), payload="{}", error=None)
-                    .where((WebhookEvent.id == row.id) & WebhookEvent.processed_at.is_null())
-                    .execute()
-                )
-                if claimed != 1:
-                    counts["skipped"] += 1  # another worker handled it meanwhile
-                    continue
-                if ctx.event.get("mode", "active") == "active":
-                    handle(ctx)
-        except Exception as exc:
-            # Rolled back: the event stays unprocessed and is tried again
-            # (the dispatcher re-enqueues it once this job is gone).
-            log.exception("webhook event %s failed", row.id)
-            WebhookEvent.update(error=f"{type(exc).__name__}"[:200]).where(
-                WebhookEvent.id == row.id
-            ).execute()
-            counts["failed"] += 1
-            continue
-        counts["processed"] += 1
-        queued += [outbox.id for outbox in ctx.queued]
+    handled = None
+    if _postgres():
+        handled = _handle_in_one_transaction(contexts, now)
+        if handled is None:  # a handler failed and everything was rolled back
+            contexts = [(row, _fresh(ctx)) for row, ctx in contexts]
+    if handled is None:
+        handled = _handle_one_by_one(contexts, now)
+    outcomes, queued = handled
+    for outcome, n in outcomes.items():
+        counts[outcome] += n
     if counts["processed"]:
         wakeup.notify()  # these senders' next events may go now
     # Send at once: a reply token lives about a minute.  The sweep retries
@@ -125,6 +117,79 @@ def _process_events(event_row_ids: list[int]) -> dict:
     if queued:
         deliver_many(queued, runtime.client(), clock.now(), runtime.io_pool(), runtime.rate_limit())
     return counts
+
+
+def _postgres() -> bool:
+    return isinstance(db.obj, PostgresqlDatabase)
+
+
+def _claim(row: WebhookEvent, now: datetime) -> bool:
+    """Mark the event processed, unless another worker has meanwhile."""
+    return (
+        WebhookEvent.update(processed_at=naive(now), payload="{}", error=None)
+        .where((WebhookEvent.id == row.id) & WebhookEvent.processed_at.is_null())
+        .execute()
+        == 1
+    )
+
+
+def _handle(ctx: EventContext) -> None:
+    if ctx.event.get("mode", "active") == "active":
+        handle(ctx)
+
+
+def _handle_in_one_transaction(contexts, now: datetime) -> tuple[Counter, list[int]] | None:
+    """Every event of the batch in one transaction (PostgreSQL: a commit is a
+    WAL flush, and under a storm a commit per event kept the workers waiting
+    on the disk).  None if a handler raised: then nothing was written, and
+    the events are handled one by one so that only the failing one fails."""
+    outcomes: Counter = Counter()
+    queued: list[int] = []
+    try:
+        with db.atomic():
+            for row, ctx in contexts:
+                if not _claim(row, now):
+                    outcomes["skipped"] += 1  # another worker handled it meanwhile
+                    continue
+                _handle(ctx)
+                outcomes["processed"] += 1
+                queued += [outbox.id for outbox in ctx.queued]
+    except Exception:
+        log.warning("a batch of %d events failed; handling them one by one", len(contexts))
+        return None
+    return outcomes, queued
+
+
+def _handle_one_by_one(contexts, now: datetime) -> tuple[Counter, list[int]]:
+    """Each event in its own transaction (SQLite: its one write lock is held
+    for one event at a time, so the webhook's inserts are not kept waiting
+    behind a whole batch)."""
+    outcomes: Counter = Counter()
+    queued: list[int] = []
+    for row, ctx in contexts:
+        try:
+            with db.atomic():
+                if not _claim(row, now):
+                    outcomes["skipped"] += 1  # another worker handled it meanwhile
+                    continue
+                _handle(ctx)
+        except Exception as exc:
+            # Rolled back: the event stays unprocessed and is tried again
+            # (the dispatcher re-enqueues it once this job is gone).
+            log.exception("webhook event %s failed", row.id)
+            WebhookEvent.update(error=f"{type(exc).__name__}"[:200]).where(
+                WebhookEvent.id == row.id
+            ).execute()
+            outcomes["failed"] += 1
+            continue
+        outcomes["processed"] += 1
+        queued += [outbox.id for outbox in ctx.queued]
+    return outcomes, queued
+
+
+def _fresh(ctx: EventContext) -> EventContext:
+    """The context as it was before its handler ran (what was read from LINE kept)."""
+    return replace(ctx, group=None, person=None, member=None, queued=[])
 
 
 def _read_from_line(contexts: list[tuple[WebhookEvent, EventContext]], now: datetime) -> None:

@@ -145,3 +145,43 @@ def test_it_reads_a_display_name_from_line_at_most_daily(world):
     assert profile_reads() == 2
     assert Person.get().name_fetched_at is not None
     assert runtime.client() is not None
+
+
+def test_a_failing_handler_fails_its_own_event_only_and_it_is_tried_again(world, monkeypatch):
+    import jobs.tasks
+
+    group_id = world.group(HANAKO, *NEIGHBOURS)
+    for name in (HANAKO, *NEIGHBOURS):
+        world.join(group_id, name)
+    world.lead(group_id)
+    world.say(group_id, HANAKO, "/確認")
+    round_id = Round.get().id
+    ok = codec.encode(codec.Answer(AnswerKind.OK, round_id))
+    broken = world.user(NEIGHBOURS[5])
+    handle = jobs.tasks.handle
+
+    def handle_or_fail(ctx):
+        handle(ctx)  # its writes, then the failure: all of them must be undone
+        if ctx.user_id == broken:
+            raise RuntimeError("a bug met only by this event")
+
+    monkeypatch.setattr(jobs.tasks, "handle", handle_or_fail)
+    for name in NEIGHBOURS:
+        world.line.tap_postback(group_id, world.user(name), ok)
+    dispatch_once()
+    ids = [e.id for e in WebhookEvent.select().where(WebhookEvent.processed_at.is_null())]
+    assert len(ids) == len(NEIGHBOURS)
+    counts = jobs.tasks.process_events(ids)  # one batch, as a worker runs it
+
+    assert counts["processed"] == len(NEIGHBOURS) - 1 and counts["failed"] == 1
+    answered = {a.member.person.display_name for a in Round.get().answers}
+    assert answered == set(NEIGHBOURS) - {NEIGHBOURS[5]}
+    failed = WebhookEvent.get(WebhookEvent.processed_at.is_null())
+    assert (failed.error, failed.attempts) == ("RuntimeError", 1)
+    # Every other tap was acknowledged once; nothing was queued for the failed one.
+    acks = [o for o in Outbox.select() if o.purpose == "ack"]
+    assert len(acks) == len(NEIGHBOURS) - 1
+
+    monkeypatch.setattr(jobs.tasks, "handle", handle)  # the bug fixed: tried again
+    assert jobs.tasks.process_events([failed.id])["processed"] == 1
+    assert Round.get().answers.count() == len(NEIGHBOURS)
