@@ -24,14 +24,18 @@ from collections.abc import Callable
 log = logging.getLogger(__name__)
 
 CHANNEL = "tsunagari:wake"
+# At most one publication per process this often: the dispatcher passes at
+# most every 20 ms anyway (jobs/dispatch.py MIN_PASS_GAP), and a publication
+# per webhook under a storm cost every process on the way CPU for nothing.
+PUBLISH_GAP = 0.02
 
 _local = threading.Event()
 
 
 class _Publisher:
     """Publishes wake-ups from a thread of its own, coalescing bursts: a
-    thousand notifications while one publication is on its way cost one
-    more publication, not a thousand."""
+    thousand notifications within PUBLISH_GAP cost one more publication,
+    not a thousand."""
 
     def __init__(self, redis_factory: Callable[[], object]):
         self._redis_factory = redis_factory
@@ -51,6 +55,8 @@ class _Publisher:
             except Exception as exc:  # Redis down: the poll will find the work
                 log.debug("wake-up not published: %s", type(exc).__name__)
                 time.sleep(1.0)
+            else:
+                time.sleep(PUBLISH_GAP)
 
 
 _publisher: _Publisher | None = None
