@@ -418,7 +418,9 @@ WebhookEvent.add_index(
         where=WebhookEvent.processed_at.is_null() & WebhookEvent.enqueued_at.is_null(),
     )
 )
-WebhookEvent.add_index(WebhookEvent.index(WebhookEvent.enqueued_at, where=WebhookEvent.processed_at.is_null()))
+WebhookEvent.add_index(
+    WebhookEvent.index(WebhookEvent.enqueued_at, where=WebhookEvent.processed_at.is_null())
+)
 
 
 class Outbox(BaseModel):
