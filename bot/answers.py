@@ -54,7 +54,12 @@ def _own_names(ctx: EventContext) -> list[str]:
 def answer_button(ctx: EventContext, round_id: int | None, kind: AnswerKind) -> None:
     """A tap on a prompt's OK or 助けが必要.  A round of another group (a
     forged or copied button) changes nothing."""
-    round_ = Round.get_or_none(Round.id == round_id) if round_id is not None else None
+    # An OK is counted in every open round of the group, so those are read
+    # first; the tapped round is usually one of them (one query, not two).
+    open_rounds = rounds.open_rounds(ctx.group) if kind == AnswerKind.OK else []
+    round_ = next((r for r in open_rounds if r.id == round_id), None)
+    if round_ is None and round_id is not None:
+        round_ = Round.get_or_none(Round.id == round_id)
     if round_ is None or round_.group_id != ctx.group.id:
         return
     if not _registered(ctx):
@@ -63,7 +68,7 @@ def answer_button(ctx: EventContext, round_id: int | None, kind: AnswerKind) -> 
     if kind == AnswerKind.HELP:
         _help(ctx, round_, typed=False)
     elif round_.status == RoundStatus.OPEN:
-        _ok(ctx, [round_, *[r for r in rounds.open_rounds(ctx.group) if r.id != round_.id]])
+        _ok(ctx, [round_, *[r for r in open_rounds if r.id != round_.id]])
     else:
         _late_ok(ctx, from_button=True)
 

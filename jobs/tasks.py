@@ -147,9 +147,20 @@ def _handle_in_one_transaction(contexts, now: datetime) -> tuple[Counter, list[i
     queued: list[int] = []
     try:
         with db.atomic():
+            # One claim for the batch: the events another worker handled meanwhile are left out.
+            claimed = {
+                row_id
+                for (row_id,) in WebhookEvent.update(processed_at=naive(now), payload="{}", error=None)
+                .where(
+                    WebhookEvent.id.in_([row.id for row, _ in contexts]) & WebhookEvent.processed_at.is_null()
+                )
+                .returning(WebhookEvent.id)
+                .tuples()
+                .execute()
+            }
             for row, ctx in contexts:
-                if not _claim(row, now):
-                    outcomes["skipped"] += 1  # another worker handled it meanwhile
+                if row.id not in claimed:
+                    outcomes["skipped"] += 1
                     continue
                 _handle(ctx)
                 outcomes["processed"] += 1
