@@ -38,6 +38,18 @@ def run_workers(world, count: int) -> None:
         thread.join()
 
 
+def neighbours_asked(world, command: str) -> tuple[str, int, str]:
+    """佐藤花子 leads the neighbours, all registered, and starts a round with
+    ``command``.  Returns the group, the round and its OK postback."""
+    group_id = world.group(HANAKO, *NEIGHBOURS)
+    for name in (HANAKO, *NEIGHBOURS):
+        world.join(group_id, name)
+    world.lead(group_id)
+    world.say(group_id, HANAKO, command)
+    round_id = Round.get().id
+    return group_id, round_id, codec.encode(codec.Answer(AnswerKind.OK, round_id))
+
+
 def test_it_keeps_each_members_events_in_order_across_two_workers(world):
     group_id = world.group(*NEIGHBOURS)
     # Every member renames themselves five times, interleaved with the others.
@@ -71,13 +83,7 @@ def test_it_registers_a_member_before_counting_their_ok(world):
 
 
 def test_it_handles_help_before_the_oks_waiting_ahead_of_it(world):
-    group_id = world.group(HANAKO, *NEIGHBOURS)
-    for name in (HANAKO, *NEIGHBOURS):
-        world.join(group_id, name)
-    world.lead(group_id)
-    world.say(group_id, HANAKO, "/訓練")
-    round_id = Round.get().id
-    ok = codec.encode(codec.Answer(AnswerKind.OK, round_id))
+    group_id, round_id, ok = neighbours_asked(world, "/訓練")
     for name in NEIGHBOURS:
         world.line.tap_postback(group_id, world.user(name), ok)
     world.line.tap_postback(
@@ -150,13 +156,7 @@ def test_it_reads_a_display_name_from_line_at_most_daily(world):
 def test_a_failing_handler_fails_its_own_event_only_and_it_is_tried_again(world, monkeypatch):
     import jobs.tasks
 
-    group_id = world.group(HANAKO, *NEIGHBOURS)
-    for name in (HANAKO, *NEIGHBOURS):
-        world.join(group_id, name)
-    world.lead(group_id)
-    world.say(group_id, HANAKO, "/確認")
-    round_id = Round.get().id
-    ok = codec.encode(codec.Answer(AnswerKind.OK, round_id))
+    group_id, _, ok = neighbours_asked(world, "/確認")
     broken = world.user(NEIGHBOURS[5])
     handle = jobs.tasks.handle
 
