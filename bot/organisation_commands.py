@@ -103,35 +103,49 @@ def _own(ctx: EventContext, value: str | None) -> str | None:
 
 def cmd_age(ctx: EventContext, command: Command) -> None:
     """/年代 70代 | 消す (anyone, anywhere: it is their own)."""
-    person = _person(ctx)
-    if not command.arg:
-        ctx.reply(say.age_usage(_own(ctx, person.age_band)))
-        return
-    if is_removal(command.arg) or command.arg in ("答えない", "こたえない"):
-        ctx.reply(say.age_removed(organisations.set_age_band(person, None) is not None))
-        return
-    try:
-        band = parse_age_band(command.arg)
-    except Unreadable:
-        ctx.reply(say.age_usage(_own(ctx, person.age_band)))
-        return
-    organisations.set_age_band(person, band)
-    ctx.reply(say.declared_in_group() if ctx.group is not None else say.age_set(band))
+    _declare(
+        ctx,
+        command.arg,
+        current=lambda person: person.age_band,
+        parse=parse_age_band,
+        store=organisations.set_age_band,
+        usage=say.age_usage,
+        removed=say.age_removed,
+        stored=say.age_set,
+        also_removal=("答えない", "こたえない"),
+    )
 
 
 def cmd_sex(ctx: EventContext, command: Command) -> None:
-    """/性別 女性 | 男性 | その他 | 答えない | 消す."""
+    """/性別 女性 | 男性 | その他 | 答えない | 消す (答えない is an answer here)."""
+    _declare(
+        ctx,
+        command.arg,
+        current=lambda person: person.sex,
+        parse=parse_sex,
+        store=organisations.set_sex,
+        usage=say.sex_usage,
+        removed=say.sex_removed,
+        stored=say.sex_set,
+    )
+
+
+def _declare(ctx, arg, *, current, parse, store, usage, removed, stored, also_removal=()) -> None:
+    """A self-declared value on the sender's Person: shown without an
+    argument, removed by 消す (or ``also_removal``), else parsed and stored —
+    the usage again when it cannot be read.  In a group the value itself is
+    not repeated (the others read the chat)."""
     person = _person(ctx)
-    if not command.arg:
-        ctx.reply(say.sex_usage(_own(ctx, person.sex)))
+    if not arg:
+        ctx.reply(usage(_own(ctx, current(person))))
         return
-    if is_removal(command.arg):
-        ctx.reply(say.sex_removed(organisations.set_sex(person, None) is not None))
+    if is_removal(arg) or arg in also_removal:
+        ctx.reply(removed(store(person, None) is not None))
         return
     try:
-        sex = parse_sex(command.arg)
+        value = parse(arg)
     except Unreadable:
-        ctx.reply(say.sex_usage(_own(ctx, person.sex)))
+        ctx.reply(usage(_own(ctx, current(person))))
         return
-    organisations.set_sex(person, sex)
-    ctx.reply(say.declared_in_group() if ctx.group is not None else say.sex_set(sex))
+    store(person, value)
+    ctx.reply(say.declared_in_group() if ctx.group is not None else stored(value))

@@ -90,18 +90,7 @@ def collect_help(org_id: int, now: datetime, answer_id: int | None = None) -> in
     )
     if answer_id is not None:
         query = query.where(Answer.id == answer_id)
-    fields = [
-        QueueItem.organisation,
-        QueueItem.group,
-        QueueItem.person,
-        QueueItem.source_kind,
-        QueueItem.source_id,
-        QueueItem.raised_at,
-        QueueItem.state,
-        QueueItem.note,
-        QueueItem.created_at,
-    ]
-    return QueueItem.insert_from(query, fields).on_conflict_ignore().as_rowcount().execute() or 0
+    return _insert(query)
 
 
 def queue_help(answer_id: int, now: datetime) -> int:

@@ -372,5 +372,44 @@
     return { items, redraw, send, pollSoon, divide, poll };
   }
 
-  window.Tsunagari = { ...(window.Tsunagari || {}), chat, postJSON, el };
+  // The side cards the group page and the one-to-one page share: the
+  // clock (#clock-now, #clock-ahead) and the month's messages (#usage-total,
+  // #plans), from the page's state.
+  function showClockAndMonth(state) {
+    document.querySelector("#clock-now").textContent = state.clock.label;
+    const ahead = document.querySelector("#clock-ahead");
+    ahead.textContent = state.clock.ahead ? ahead.dataset.ahead.replace("{ahead}", state.clock.ahead) : "";
+    document.querySelector("#usage-total").textContent = state.usage.total.toLocaleString("ja-JP");
+    document.querySelector("#plans").replaceChildren(
+      ...state.plans.map((plan) => {
+        const li = el("li", `plan ${plan.fits ? "fits" : "over"}`);
+        li.append(
+          el("strong", null, plan.name),
+          el("span", "terms", plan.terms),
+          el("span", "verdict", `${plan.fits ? "✓" : "✕"} ${plan.verdict}`),
+        );
+        return li;
+      }),
+    );
+  }
+
+  // refresh(): fetch the page's state from ``url`` and hand it to ``show``;
+  // one fetch at a time, a failure waits for the next call.
+  function stateRefresher(url, show) {
+    let refreshing = false;
+    return async function refresh() {
+      if (refreshing) return;
+      refreshing = true;
+      try {
+        const response = await fetch(url);
+        if (response.ok) show(await response.json());
+      } catch (error) {
+        // Try again on the next round.
+      } finally {
+        refreshing = false;
+      }
+    };
+  }
+
+  window.Tsunagari = { ...(window.Tsunagari || {}), chat, postJSON, el, showClockAndMonth, stateRefresher };
 })();

@@ -5,7 +5,7 @@
 (() => {
   "use strict";
 
-  const { chat, postJSON, el } = window.Tsunagari;
+  const { chat, postJSON, showClockAndMonth, stateRefresher } = window.Tsunagari;
   const page = document.getElementById("group-page");
   const $ = (selector) => document.querySelector(selector);
   const $$ = (selector) => [...document.querySelectorAll(selector)];
@@ -69,37 +69,11 @@
   const clockCard = $("#clock-now") && $("#clock-now").closest(".card");
 
   function showState(state) {
-    $("#clock-now").textContent = state.clock.label;
-    const ahead = $("#clock-ahead");
-    ahead.textContent = state.clock.ahead ? ahead.dataset.ahead.replace("{ahead}", state.clock.ahead) : "";
-    $("#usage-total").textContent = state.usage.total.toLocaleString("ja-JP");
-    $("#plans").replaceChildren(
-      ...state.plans.map((plan) => {
-        const li = el("li", `plan ${plan.fits ? "fits" : "over"}`);
-        li.append(
-          el("strong", null, plan.name),
-          el("span", "terms", plan.terms),
-          el("span", "verdict", `${plan.fits ? "✓" : "✕"} ${plan.verdict}`),
-        );
-        return li;
-      }),
-    );
+    showClockAndMonth(state);
     lesson.update(state.lesson);
   }
 
-  let refreshing = false;
-  async function refresh() {
-    if (refreshing) return;
-    refreshing = true;
-    try {
-      const response = await fetch(page.dataset.state);
-      if (response.ok) showState(await response.json());
-    } catch (error) {
-      // Try again on the next round.
-    } finally {
-      refreshing = false;
-    }
-  }
+  const refresh = stateRefresher(page.dataset.state, showState);
 
   async function moveClock(step, button) {
     button.disabled = true;

@@ -63,27 +63,32 @@ CHARTS = (
 )
 CHART_BY_KEY = {c.key: c for c in CHARTS}
 _KINDS = {"bar": pygal.Bar, "line": pygal.Line, "stacked": pygal.StackedBar}
+# What every chart of the console shares: no scripts (the SVGs are shown as
+# images), full labels, guides and the zero line, and the words for no data.
+_COMMON = dict(
+    js=[],
+    disable_xml_declaration=True,
+    style=STYLE,
+    width=800,
+    x_label_rotation=0,
+    truncate_label=-1,
+    print_values=False,
+    show_y_guides=True,
+    include_x_axis=True,
+    margin=16,
+    no_data_text="データがありません",
+)
 
 
 def svg(spec: ChartSpec, months: list[str], series: list[tuple[str, list[float | None]]]) -> str:
     chart = _KINDS[spec.kind](
-        js=[],
-        disable_xml_declaration=True,
-        style=STYLE,
-        width=800,
+        **_COMMON,
         height=420,
         show_legend=len(series) > 1,
         legend_at_bottom=True,
         legend_at_bottom_columns=3,
-        x_label_rotation=0,
-        truncate_label=-1,
-        print_values=False,
-        show_y_guides=True,
-        include_x_axis=True,
-        margin=16,
         margin_bottom=48,  # room for CJK legend lines, which pygal measures as Latin
         y_title=spec.unit,
-        no_data_text="データがありません",
     )
     chart.x_labels = [m[2:].replace("-", "/") for m in months]  # 25/11
     for label, values in series:
@@ -93,22 +98,7 @@ def svg(spec: ChartSpec, months: list[str], series: list[tuple[str, list[float |
 
 def distribution_svg(title: str, rows: list[tuple[str, int]]) -> str:
     """One bar per category (年代, 性別): people."""
-    chart = pygal.Bar(
-        js=[],
-        disable_xml_declaration=True,
-        style=STYLE,
-        width=800,
-        height=360,
-        show_legend=False,
-        x_label_rotation=0,
-        truncate_label=-1,
-        print_values=False,
-        show_y_guides=True,
-        include_x_axis=True,
-        margin=16,
-        y_title="人",
-        no_data_text="データがありません",
-    )
+    chart = pygal.Bar(**_COMMON, height=360, show_legend=False, y_title="人")
     chart.x_labels = [label for label, _ in rows]
     chart.add(title, [n for _, n in rows])
     return chart.render(is_unicode=True)
