@@ -45,15 +45,16 @@ class Recipient:
 
 def push_row(
     recipient: Recipient,
-    messages: list[dict],
+    messages: list[dict] | str,
     purpose: Purpose,
     now: datetime,
     round_id: int | None = None,
     **extra,
 ) -> dict:
     """The fields of one push with a fresh retry key, for ``Outbox.create``
-    or a bulk ``Outbox.insert_many`` (the sweep, notices).  ``extra`` sets
-    other columns (``dedup_key``, ``enqueued_at``)."""
+    or a bulk insert (the sweep, notices, quakes).  ``messages`` may be
+    their JSON already (messages.group.prompt_json).  ``extra`` sets other
+    columns (``dedup_key``, ``enqueued_at``)."""
     return {
         "kind": OutboxKind.PUSH,
         "purpose": purpose,
@@ -62,7 +63,7 @@ def push_row(
         "person": recipient.person_id,
         "round": round_id,
         "to": recipient.line_id,
-        "messages": json.dumps(messages, ensure_ascii=False),
+        "messages": messages if isinstance(messages, str) else json.dumps(messages, ensure_ascii=False),
         "retry_key": new_retry_key(),
         "created_at": naive(now),
         "not_before": naive(now),

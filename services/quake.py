@@ -44,7 +44,7 @@ from domain.quake import (
 from messages import group as group_messages
 from messages import quake as quake_messages
 from messages.i18n import built_in, using
-from models import Group, JmaTelegram, Outbox, Round, db, naive, utc
+from models import Group, JmaTelegram, Outbox, Round, db, insert_rows, naive, utc
 from services.groups import threshold as group_threshold
 from services.outbox import Recipient, add_push, push_row
 from services.rounds import close_round, close_rounds
@@ -199,6 +199,7 @@ def start_emergencies(
     it gets no second prompt.  Returns how many rounds this call opened."""
     # One headline per (area, language): the round keeps the Japanese one.
     headlines: dict[tuple[str | None, str | None], str] = {}
+    prompt_of: dict[tuple[str | None, str | None], Callable[[int], str]] = {}  # round id -> JSON
     opened = 0
     for start in range(0, len(starts), START_BATCH):
         batch = starts[start : start + START_BATCH]
@@ -213,41 +214,34 @@ def start_emergencies(
             for language in {None, group.language}:
                 if (group.area_code, language) not in headlines:
                     with using(language):
-                        headlines[(group.area_code, language)] = quake_messages.quake_headline(
-                            describe_quake(telegram, group.area_code)
+                        headline = quake_messages.quake_headline(describe_quake(telegram, group.area_code))
+                        headlines[(group.area_code, language)] = headline
+                        prompt_of[(group.area_code, language)] = group_messages.prompt_json(
+                            RoundKind.EMERGENCY, headline
                         )
         due = naive(now + timedelta(seconds=settings.emergency_summary_delay))
-        created = (
-            Round.insert_many(
-                [
-                    {
-                        "group": group.id,
-                        "kind": RoundKind.EMERGENCY,
-                        "opened_at": naive(now),
-                        "summary_due_at": due,
-                        "event_id": telegram.event_id,
-                        "intensity": decision.intensity.value,
-                        "title": headlines[(group.area_code, None)],
-                    }
-                    for group, decision in batch
-                ]
-            )
-            .on_conflict_ignore()
-            .returning(Round.id, Round.group)
-            .tuples()
-            .execute()
+        created = insert_rows(
+            Round,
+            [
+                {
+                    "group": group.id,
+                    "kind": RoundKind.EMERGENCY,
+                    "opened_at": naive(now),
+                    "summary_due_at": due,
+                    "event_id": telegram.event_id,
+                    "intensity": decision.intensity.value,
+                    "title": headlines[(group.area_code, None)],
+                }
+                for group, decision in batch
+            ],
+            ignore_conflicts=True,
+            returning=(Round.id, Round.group),
         )
         round_of = dict((group_id, round_id) for round_id, group_id in created)
         prompts = [
             push_row(
                 Recipient.of_group(group),
-                built_in(
-                    group.language,
-                    group_messages.prompt,
-                    round_of[group.id],
-                    RoundKind.EMERGENCY,
-                    headlines[(group.area_code, group.language)],
-                ),
+                prompt_of[(group.area_code, group.language)](round_of[group.id]),
                 Purpose.PROMPT,
                 now,
                 round_of[group.id],
@@ -255,8 +249,7 @@ def start_emergencies(
             for group, _ in batch
             if group.id in round_of
         ]
-        if prompts:
-            Outbox.insert_many(prompts).execute()
+        insert_rows(Outbox, prompts)
         opened += len(prompts)
     return opened
 

@@ -20,7 +20,7 @@ from config import Settings
 from domain.kinds import AnswerKind, Purpose, RoundKind, RoundStatus
 from messages import group as group_messages
 from messages.i18n import built_in, using
-from models import Answer, Group, Member, Outbox, Round, naive, utc
+from models import Answer, Group, Member, Outbox, Round, insert_rows, naive, utc
 from services import console_queue
 from services.outbox import Recipient, add_push, push_row
 from services.summaries import ClosedRound, write_summaries
@@ -66,37 +66,41 @@ def open_round_now(
 def open_routine_rounds(groups: list, now: datetime, delay_seconds: float) -> int:
     """Open a routine round in each of ``groups`` (already claimed by the
     caller; each has ``id`` and ``line_group_id``): one INSERT for the
-    rounds, one for their prompts."""
+    rounds, one for their prompts (per INSERT_ROWS_CHUNK groups)."""
     if not groups:
         return 0
-    created = (
-        Round.insert_many(
-            [
-                {
-                    "group": g.id,
-                    "kind": RoundKind.ROUTINE,
-                    "opened_at": naive(now),
-                    "summary_due_at": naive(now + timedelta(seconds=delay_seconds)),
-                }
-                for g in groups
-            ]
-        )
-        .returning(Round.id, Round.group)
-        .tuples()
-        .execute()
+    created = insert_rows(
+        Round,
+        [
+            {
+                "group": g.id,
+                "kind": RoundKind.ROUTINE,
+                "opened_at": naive(now),
+                "summary_due_at": naive(now + timedelta(seconds=delay_seconds)),
+            }
+            for g in groups
+        ],
+        returning=(Round.id, Round.group),
     )
     round_of = {group_id: round_id for round_id, group_id in created}
-    prompts = [
-        push_row(
-            Recipient.of_group(g),
-            built_in(getattr(g, "language", None), group_messages.prompt, round_of[g.id]),
-            Purpose.PROMPT,
-            now,
-            round_of[g.id],
-        )
-        for g in groups
-    ]
-    Outbox.insert_many(prompts).execute()
+    prompt_of: dict[str | None, Callable[[int], str]] = {}  # by language: round id -> JSON
+    for g in groups:
+        language = getattr(g, "language", None)
+        if language not in prompt_of:
+            prompt_of[language] = built_in(language, group_messages.prompt_json, RoundKind.ROUTINE)
+    insert_rows(
+        Outbox,
+        [
+            push_row(
+                Recipient.of_group(g),
+                prompt_of[getattr(g, "language", None)](round_of[g.id]),
+                Purpose.PROMPT,
+                now,
+                round_of[g.id],
+            )
+            for g in groups
+        ],
+    )
     return len(groups)
 
 

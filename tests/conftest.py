@@ -55,9 +55,16 @@ def _parse_in_turn(*args, **kwargs):
 
 ast.parse = _parse_in_turn
 
-POSTGRES_URL, REDIS_URL = _per_worker(POSTGRES_URL, REDIS_URL, os.environ.get("PYTEST_XDIST_WORKER", ""))
-# What this process's tests spawn (the Procfile's processes, tests.testenv) uses the same ones.
-os.environ["TEST_POSTGRES_URL"], os.environ["TEST_REDIS_URL"] = POSTGRES_URL, REDIS_URL
+# pytest imports this file as ``conftest`` and the tests as ``tests.conftest``
+# (a second module object): the worker's share is taken once per process, or
+# the second import would move gw1's Redis database again, away from the
+# one its fixtures use.
+_WORKER = os.environ.get("PYTEST_XDIST_WORKER", "")
+if os.environ.get("TSUNAGARI_TEST_SHARE_OF") != _WORKER:
+    POSTGRES_URL, REDIS_URL = _per_worker(POSTGRES_URL, REDIS_URL, _WORKER)
+    # What this process's tests spawn (the Procfile's processes, tests.testenv) uses the same ones.
+    os.environ["TEST_POSTGRES_URL"], os.environ["TEST_REDIS_URL"] = POSTGRES_URL, REDIS_URL
+    os.environ["TSUNAGARI_TEST_SHARE_OF"] = _WORKER
 SECRET = "8c570fa6dd201bb328f1c1eac23a96d8"  # LINE's own test-vector secret
 TOKEN = "test-access-token"
 BACKENDS = ("sqlite", "postgresql")

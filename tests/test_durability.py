@@ -274,7 +274,12 @@ def test_it_sends_one_summary_when_two_worker_processes_race(world, database_url
         _, err = proc.communicate(timeout=60)
         assert proc.returncode == 0, err.decode()[-2000:]
     row = Outbox.get_by_id(summary.id)
-    assert row.state == "sent" and row.attempts == 1
+    assert row.state == "sent" and row.attempts == 1, (
+        row.state,
+        row.attempts,
+        row.last_status,
+        row.last_error,
+    )
     assert len(summaries(world, group_id)) == 1
     assert len(world.pushes()) == 1
 
