@@ -71,6 +71,7 @@ bench: $(STAMP)
 	$(BIN)/python bench/idle_latency.py
 	$(BIN)/python bench/tap_storm.py
 	$(BIN)/python bench/quake_fanout.py
+	$(BIN)/python bench/push_cost.py
 	$(BIN)/python bench/console_stats.py
 	$(BIN)/python bench/watch_fanout.py
 
