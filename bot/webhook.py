@@ -45,7 +45,7 @@ from linebot.v3 import WebhookParser
 
 from domain.event_order import is_urgent, order_key
 from domain.webhook_events import DROP, IGNORE, PROCESS, REJECT, MalformedBody, check_event, parse_body
-from models import WebhookEvent, db, naive
+from models import WebhookEvent, db, naive, write_first
 from services import clock, wakeup
 
 log = logging.getLogger(__name__)
@@ -125,7 +125,12 @@ def _rows(events: list, now, now_ms: int, outcomes: Counter, reasons: Counter) -
 
 
 def _store(params: list) -> bool:
-    """Insert the rows; whether any new one waits for a worker."""
+    """Insert the rows; whether any new one waits for a worker.  On SQLite
+    the webhook goes first for the write lock (models.write_first)."""
+    return write_first(lambda: _insert(params))
+
+
+def _insert(params: list) -> bool:
     width = len(_COLUMNS)
     count = len(params) // width
     if count <= CHUNK:
