@@ -129,22 +129,40 @@ def enqueue(connection: Redis, queue: QueueName, func: Job, *args) -> str | None
 
 def live_jobs(connection: Redis, job_ids: set[str]) -> set[str] | None:
     """Which of ``job_ids`` are still queued or running; None if Redis cannot
-    tell (then nothing is presumed lost)."""
+    tell (then nothing is presumed lost).
+
+    A job whose status says "queued" counts only while its id is in its
+    queue: a worker killed while it waited in BLPOP can be handed a job in
+    the moment before Redis sees its connection close, and that job then
+    stays "queued" in no queue, for ever.  Callers ask only about jobs
+    enqueued a lease ago, far longer than the moment between a worker
+    taking a job and marking it started, and jobs are idempotent, so a job
+    judged lost in that moment would run twice, harmlessly."""
     if not job_ids:
         return set()
     ids = sorted(job_ids)
     try:
         jobs = RqJob.fetch_many(ids, connection=connection)
+        statuses = {}
+        for job in jobs:
+            if job is None:
+                continue
+            try:
+                statuses[job.id] = job.get_status(refresh=False)
+            except ValueError:
+                statuses[job.id] = None  # unreadable: presumed alive below
+        waiting = [job for job in jobs if job is not None and statuses[job.id] == JobStatus.QUEUED]
+        pipe = connection.pipeline(transaction=False)
+        for job in waiting:
+            pipe.lpos(Queue.redis_queue_namespace_prefix + job.origin, job.id)
+        positions = dict(zip([job.id for job in waiting], pipe.execute(), strict=True)) if waiting else {}
     except RedisError as exc:
         log.warning("could not check %d job(s): %s", len(ids), type(exc).__name__)
         return None
     alive = set()
-    for job in jobs:
-        if job is None:
-            continue
-        try:
-            if job.get_status(refresh=False) in _ALIVE:
-                alive.add(job.id)
-        except (RedisError, ValueError):
-            alive.add(job.id)  # unsure: do not enqueue a second copy
+    for job_id, status in statuses.items():
+        if status is None or status in _ALIVE:
+            if status == JobStatus.QUEUED and positions.get(job_id) is None:
+                continue  # taken from its queue by a worker that died
+            alive.add(job_id)
     return alive

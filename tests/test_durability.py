@@ -13,10 +13,12 @@ import threading
 from datetime import timedelta
 from pathlib import Path
 
+from rq.job import Job as RqJob
+
 from jobs import runtime
 from jobs.delivery import CLAIM_LEASE, ENQUEUE_LEASE, claim
 from jobs.dispatch import EVENT_ENQUEUE_LEASE
-from jobs.queue import QUEUES
+from jobs.queue import QUEUES, live_jobs
 from jobs.scheduler import dispatch_once
 from jobs.sweep import close_due_rounds
 from models import Group, Member, Outbox, Round, WebhookEvent, db
@@ -175,6 +177,35 @@ def test_it_processes_events_whose_job_was_lost(world):
     assert WebhookEvent.select().where(WebhookEvent.processed_at.is_null()).count() == 0
     assert Member.get().is_leader
     assert "リーダーになりました" in world.last_text(group_id)  # in time for the reply token
+
+
+def test_it_processes_an_event_whose_job_a_dying_worker_took(world):
+    # A worker killed while it waits in BLPOP can be handed the next job in
+    # the moment before Redis sees its connection close: the job then says
+    # "queued" but is in no queue, and would wait for ever.
+    group_id = world.group(HANAKO, ICHIRO)
+    world.line.send_text(group_id, world.user(HANAKO), "/リーダー")
+    dispatch_once()
+    job_id = WebhookEvent.get(WebhookEvent.processed_at.is_null()).job_id
+    for queue in QUEUES:
+        world.redis.lrem(f"rq:queue:{queue.value}", 0, job_id)  # taken by the dying worker
+    assert RqJob.fetch(job_id, connection=world.redis).get_status() == "queued"
+    world.tick()  # too soon: a live worker may just be starting it
+    assert WebhookEvent.select().where(WebhookEvent.processed_at.is_null()).count() == 1
+    world.advance(EVENT_ENQUEUE_LEASE.total_seconds() + 1)
+    world.tick()
+    assert WebhookEvent.select().where(WebhookEvent.processed_at.is_null()).count() == 0
+    assert "リーダーになりました" in world.last_text(group_id)
+
+
+def test_it_keeps_a_job_that_still_waits_in_its_queue(world, redis_conn):
+    group_id = world.group(HANAKO, ICHIRO)
+    world.line.send_text(group_id, world.user(HANAKO), "/リーダー")
+    dispatch_once()
+    job_id = WebhookEvent.get(WebhookEvent.processed_at.is_null()).job_id
+    assert live_jobs(redis_conn, {job_id}) == {job_id}  # a busy queue: not lost, not doubled
+    world.redis.flushdb()
+    assert live_jobs(redis_conn, {job_id}) == set()
 
 
 def test_it_lets_a_reply_expire_rather_than_send_it_late(world):
