@@ -22,6 +22,7 @@ from __future__ import annotations
 import logging
 import threading
 import uuid
+from datetime import UTC, datetime, timedelta
 from enum import StrEnum
 
 from redis import Redis
@@ -73,6 +74,9 @@ JOB_OPTIONS = {"result_ttl": 0, "failure_ttl": 7 * 24 * 3600}
 # A job still in one of these states will run (or is running): its rows are
 # not lost, however long they have waited.
 _ALIVE = frozenset({JobStatus.QUEUED, JobStatus.STARTED, JobStatus.DEFERRED, JobStatus.SCHEDULED})
+# How long past its timeout a job may still say "started" while its worker
+# records the end (live_jobs).
+STARTED_SLACK = timedelta(seconds=30)
 
 _fake_lock = threading.Lock()
 _fake = None
@@ -137,7 +141,13 @@ def live_jobs(connection: Redis, job_ids: set[str]) -> set[str] | None:
     stays "queued" in no queue, for ever.  Callers ask only about jobs
     enqueued a lease ago, far longer than the moment between a worker
     taking a job and marking it started, and jobs are idempotent, so a job
-    judged lost in that moment would run twice, harmlessly."""
+    judged lost in that moment would run twice, harmlessly.
+
+    Likewise a job that says "started" counts only until its timeout (and
+    STARTED_SLACK) has passed since it started: RQ's death penalty stops a
+    job that runs longer, so one still "started" then was running in a worker
+    that was killed.  RQ itself would only notice at a worker's next
+    maintenance, up to ten minutes later."""
     if not job_ids:
         return set()
     ids = sorted(job_ids)
@@ -159,10 +169,23 @@ def live_jobs(connection: Redis, job_ids: set[str]) -> set[str] | None:
     except RedisError as exc:
         log.warning("could not check %d job(s): %s", len(ids), type(exc).__name__)
         return None
+    by_id = {job.id: job for job in jobs if job is not None}
+    now = datetime.now(UTC)
     alive = set()
     for job_id, status in statuses.items():
         if status is None or status in _ALIVE:
             if status == JobStatus.QUEUED and positions.get(job_id) is None:
                 continue  # taken from its queue by a worker that died
+            if status == JobStatus.STARTED and _overdue(by_id[job_id], now):
+                continue  # its worker died while running it
             alive.add(job_id)
     return alive
+
+
+def _overdue(job: RqJob, now: datetime) -> bool:
+    started = job.started_at
+    if started is None or not job.timeout or job.timeout < 0:
+        return False
+    if started.tzinfo is None:
+        started = started.replace(tzinfo=UTC)
+    return now - started > timedelta(seconds=job.timeout) + STARTED_SLACK

@@ -10,15 +10,16 @@ import os
 import subprocess
 import sys
 import threading
-from datetime import timedelta
+from datetime import UTC, datetime, timedelta
 from pathlib import Path
 
 from rq.job import Job as RqJob
+from rq.utils import utcformat
 
 from jobs import runtime
 from jobs.delivery import CLAIM_LEASE, ENQUEUE_LEASE, claim
 from jobs.dispatch import EVENT_ENQUEUE_LEASE
-from jobs.queue import QUEUES, live_jobs
+from jobs.queue import QUEUES, STARTED_SLACK, live_jobs
 from jobs.scheduler import dispatch_once
 from jobs.sweep import close_due_rounds
 from models import Group, Member, Outbox, Round, WebhookEvent, db
@@ -179,19 +180,45 @@ def test_it_processes_events_whose_job_was_lost(world):
     assert "リーダーになりました" in world.last_text(group_id)  # in time for the reply token
 
 
-def test_it_processes_an_event_whose_job_a_dying_worker_took(world):
-    # A worker killed while it waits in BLPOP can be handed the next job in
-    # the moment before Redis sees its connection close: the job then says
-    # "queued" but is in no queue, and would wait for ever.
+def leader_command_taken_from_its_queue(world) -> tuple[str, str]:
+    """Hanako's /リーダー, dispatched, and its job taken from its queue by a
+    worker that never finishes it.  Returns (group id, job id)."""
     group_id = world.group(HANAKO, ICHIRO)
     world.line.send_text(group_id, world.user(HANAKO), "/リーダー")
     dispatch_once()
     job_id = WebhookEvent.get(WebhookEvent.processed_at.is_null()).job_id
     for queue in QUEUES:
-        world.redis.lrem(f"rq:queue:{queue.value}", 0, job_id)  # taken by the dying worker
+        world.redis.lrem(f"rq:queue:{queue.value}", 0, job_id)
+    return group_id, job_id
+
+
+def test_it_processes_an_event_whose_job_a_dying_worker_took(world):
+    # A worker killed while it waits in BLPOP can be handed the next job in
+    # the moment before Redis sees its connection close: the job then says
+    # "queued" but is in no queue, and would wait for ever.
+    group_id, job_id = leader_command_taken_from_its_queue(world)
     assert RqJob.fetch(job_id, connection=world.redis).get_status() == "queued"
     world.tick()  # too soon: a live worker may just be starting it
     assert WebhookEvent.select().where(WebhookEvent.processed_at.is_null()).count() == 1
+    world.advance(EVENT_ENQUEUE_LEASE.total_seconds() + 1)
+    world.tick()
+    assert WebhookEvent.select().where(WebhookEvent.processed_at.is_null()).count() == 0
+    assert "リーダーになりました" in world.last_text(group_id)
+
+
+def test_it_processes_an_event_whose_worker_died_while_running_it(world):
+    # A worker takes the job, starts it and is SIGKILLed: it says "started" for ever.
+    group_id, job_id = leader_command_taken_from_its_queue(world)
+    job = RqJob.fetch(job_id, connection=world.redis)
+    with world.redis.pipeline() as pipe:
+        job.prepare_for_execution("a-worker-that-was-killed", pipe)
+        pipe.execute()
+    world.advance(EVENT_ENQUEUE_LEASE.total_seconds() + 1)
+    world.tick()  # started a moment ago: it may still be running
+    assert WebhookEvent.select().where(WebhookEvent.processed_at.is_null()).count() == 1
+    # Longer ago than its timeout: RQ's death penalty would have ended it.
+    long_ago = datetime.now(UTC) - timedelta(seconds=job.timeout) - STARTED_SLACK - timedelta(seconds=1)
+    world.redis.hset(job.key, "started_at", utcformat(long_ago))
     world.advance(EVENT_ENQUEUE_LEASE.total_seconds() + 1)
     world.tick()
     assert WebhookEvent.select().where(WebhookEvent.processed_at.is_null()).count() == 0
