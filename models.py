@@ -748,23 +748,23 @@ def drop_connection() -> None:
         conn.close()  # an open transaction is rolled back by the server
 
 
-# How long a write waits for SQLite's lock when it tries again every
-# millisecond itself (write_first) rather than through SQLite's busy handler.
+# How long a write waits for SQLite's lock when it tries again itself every
+# _WRITE_FIRST_NAP (write_first) rather than through SQLite's busy handler.
 WRITE_FIRST_PATIENCE = 10.0
 _WRITE_FIRST_NAP = 0.002
 
 
 def write_first(write: Callable[[], T], patience: float = WRITE_FIRST_PATIENCE) -> T:
     """Run ``write`` (one statement, or a transaction it opens itself); on
-    SQLite, wait for the write lock by trying again every millisecond, for
-    up to ``patience`` seconds, instead of in SQLite's busy handler.
+    SQLite, wait for the write lock by trying again every 2 ms, for up to
+    ``patience`` seconds, instead of in SQLite's busy handler.
 
     Why: the busy handler naps longer and longer between tries (100 ms at a
     time after the first few), so a writer that must not wait — the webhook,
     which LINE wants answered within 2 s — lost the lock again and again to
     the workers, whose short transactions come and go between its naps (a
     tap storm on SQLite kept webhooks waiting 2.3–4 s at p99).  Trying every
-    millisecond takes the lock in the first gap.  On PostgreSQL, whose
+    2 ms takes the lock in the first gap.  On PostgreSQL, whose
     writers do not share one lock, ``write`` simply runs."""
     database = db.obj
     if not isinstance(database, SqliteDatabase):

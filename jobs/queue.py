@@ -152,34 +152,35 @@ def live_jobs(connection: Redis, job_ids: set[str]) -> set[str] | None:
         return set()
     ids = sorted(job_ids)
     try:
-        jobs = RqJob.fetch_many(ids, connection=connection)
-        statuses = {}
-        for job in jobs:
-            if job is None:
-                continue
-            try:
-                statuses[job.id] = job.get_status(refresh=False)
-            except ValueError:
-                statuses[job.id] = None  # unreadable: presumed alive below
-        waiting = [job for job in jobs if job is not None and statuses[job.id] == JobStatus.QUEUED]
+        jobs = [job for job in RqJob.fetch_many(ids, connection=connection) if job is not None]
+        waiting = [job for job in jobs if _status(job) == JobStatus.QUEUED]
         pipe = connection.pipeline(transaction=False)
         for job in waiting:
             pipe.lpos(Queue.redis_queue_namespace_prefix + job.origin, job.id)
-        positions = dict(zip([job.id for job in waiting], pipe.execute(), strict=True)) if waiting else {}
+        positions = pipe.execute() if waiting else []
     except RedisError as exc:
         log.warning("could not check %d job(s): %s", len(ids), type(exc).__name__)
         return None
-    by_id = {job.id: job for job in jobs if job is not None}
+    in_queue = {job.id for job, position in zip(waiting, positions, strict=True) if position is not None}
     now = datetime.now(UTC)
     alive = set()
-    for job_id, status in statuses.items():
-        if status is None or status in _ALIVE:
-            if status == JobStatus.QUEUED and positions.get(job_id) is None:
-                continue  # taken from its queue by a worker that died
-            if status == JobStatus.STARTED and _overdue(by_id[job_id], now):
-                continue  # its worker died while running it
-            alive.add(job_id)
+    for job in jobs:
+        status = _status(job)  # None, unreadable: presumed alive
+        if status is not None and status not in _ALIVE:
+            continue
+        if status == JobStatus.QUEUED and job.id not in in_queue:
+            continue  # taken from its queue by a worker that died
+        if status == JobStatus.STARTED and _overdue(job, now):
+            continue  # its worker died while running it
+        alive.add(job.id)
     return alive
+
+
+def _status(job: RqJob) -> JobStatus | None:
+    try:
+        return job.get_status(refresh=False)
+    except ValueError:
+        return None
 
 
 def _overdue(job: RqJob, now: datetime) -> bool:

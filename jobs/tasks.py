@@ -123,14 +123,17 @@ def _postgres() -> bool:
     return isinstance(db.obj, PostgresqlDatabase)
 
 
-def _claim(row: WebhookEvent, now: datetime) -> bool:
-    """Mark the event processed, unless another worker has meanwhile."""
-    return (
-        WebhookEvent.update(processed_at=naive(now), payload="{}", error=None)
-        .where((WebhookEvent.id == row.id) & WebhookEvent.processed_at.is_null())
+def _claim(row_ids: list[int], now: datetime) -> set[int]:
+    """Mark the events processed, except those another worker has meanwhile;
+    the ids this call claimed."""
+    return {
+        row_id
+        for (row_id,) in WebhookEvent.update(processed_at=naive(now), payload="{}", error=None)
+        .where(WebhookEvent.id.in_(row_ids) & WebhookEvent.processed_at.is_null())
+        .returning(WebhookEvent.id)
+        .tuples()
         .execute()
-        == 1
-    )
+    }
 
 
 def _handle(ctx: EventContext) -> None:
@@ -148,16 +151,7 @@ def _handle_in_one_transaction(contexts, now: datetime) -> tuple[Counter, list[i
     try:
         with db.atomic():
             # One claim for the batch: the events another worker handled meanwhile are left out.
-            claimed = {
-                row_id
-                for (row_id,) in WebhookEvent.update(processed_at=naive(now), payload="{}", error=None)
-                .where(
-                    WebhookEvent.id.in_([row.id for row, _ in contexts]) & WebhookEvent.processed_at.is_null()
-                )
-                .returning(WebhookEvent.id)
-                .tuples()
-                .execute()
-            }
+            claimed = _claim([row.id for row, _ in contexts], now)
             for row, ctx in contexts:
                 if row.id not in claimed:
                     outcomes["skipped"] += 1
@@ -180,7 +174,7 @@ def _handle_one_by_one(contexts, now: datetime) -> tuple[Counter, list[int]]:
     for row, ctx in contexts:
         try:
             with db.atomic():
-                if not _claim(row, now):
+                if not _claim([row.id], now):
                     outcomes["skipped"] += 1  # another worker handled it meanwhile
                     continue
                 _handle(ctx)

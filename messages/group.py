@@ -127,12 +127,11 @@ def prompt_json(kind: str, headline: str | None = None) -> Callable[[int], str]:
     checks every button's data) was a fifth of the CPU of writing them.
     The template is built with the largest round id the codec takes, so
     every real id fits LINE's limits wherever the template does."""
-    template = json.dumps(prompt(codec.MAX_ID, kind, headline), ensure_ascii=False)
     marker = f"r={codec.MAX_ID}"
-    parts = template.split(marker)
-    if len(parts) - 1 == (2 if RoundKind(kind).is_emergency_style else 1):
+    if marker not in (headline or ""):
+        parts = json.dumps(prompt(codec.MAX_ID, kind, headline), ensure_ascii=False).split(marker)
         return lambda round_id: f"r={round_id}".join(parts)
-    # The marker appears elsewhere too (a headline quoting it): build each.
+    # The headline quotes the marker (only the buttons may hold it): build each.
     language = current_language()
 
     def build(round_id: int) -> str:

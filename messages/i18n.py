@@ -20,6 +20,7 @@ from contextvars import ContextVar
 from functools import lru_cache
 from io import BytesIO
 from pathlib import Path
+from typing import Generic, TypeVar
 
 from domain.languages import Language
 
@@ -29,6 +30,7 @@ LANGUAGE_CODES: tuple[str, ...] = tuple(language.value for language in Language)
 LOCALE_DIR = Path(__file__).resolve().parent / "locale"
 
 _current: ContextVar[str] = ContextVar("language", default=SOURCE_LANGUAGE)
+T = TypeVar("T")
 
 
 def catalogue_path(language: str, suffix: str = ".po") -> Path:
@@ -77,15 +79,16 @@ def built_in(language: str | None, build: Callable[..., list[dict]], *args, **kw
         return build(*args, **kwargs)
 
 
-class ByLanguage:
-    """One build per language for a mass-send: the same messages are built
-    once for every reader of a language (quake rounds, notices)."""
+class ByLanguage(Generic[T]):
+    """One build per language for a mass-send: the same messages (or, for
+    prompts, the template they are filled from) are built once for every
+    reader of a language (quake rounds, routine rounds, notices)."""
 
-    def __init__(self, build: Callable[[], list[dict]]) -> None:
+    def __init__(self, build: Callable[[], T]) -> None:
         self._build = build
-        self._built: dict[str, list[dict]] = {}
+        self._built: dict[str, T] = {}
 
-    def __call__(self, language: str | None) -> list[dict]:
+    def __call__(self, language: str | None) -> T:
         key = language or SOURCE_LANGUAGE
         if key not in self._built:
             with using(key):

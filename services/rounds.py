@@ -19,7 +19,7 @@ from peewee import fn
 from config import Settings
 from domain.kinds import AnswerKind, Purpose, RoundKind, RoundStatus
 from messages import group as group_messages
-from messages.i18n import built_in, using
+from messages.i18n import ByLanguage, using
 from models import Answer, Group, Member, Outbox, Round, insert_rows, naive, utc
 from services import console_queue
 from services.outbox import Recipient, add_push, push_row
@@ -83,17 +83,13 @@ def open_routine_rounds(groups: list, now: datetime, delay_seconds: float) -> in
         returning=(Round.id, Round.group),
     )
     round_of = {group_id: round_id for round_id, group_id in created}
-    prompt_of: dict[str | None, Callable[[int], str]] = {}  # by language: round id -> JSON
-    for g in groups:
-        language = getattr(g, "language", None)
-        if language not in prompt_of:
-            prompt_of[language] = built_in(language, group_messages.prompt_json, RoundKind.ROUTINE)
+    prompt_of = ByLanguage(lambda: group_messages.prompt_json(RoundKind.ROUTINE))  # -> round id -> JSON
     insert_rows(
         Outbox,
         [
             push_row(
                 Recipient.of_group(g),
-                prompt_of[getattr(g, "language", None)](round_of[g.id]),
+                prompt_of(getattr(g, "language", None))(round_of[g.id]),
                 Purpose.PROMPT,
                 now,
                 round_of[g.id],
